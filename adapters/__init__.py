@@ -1,0 +1,1 @@
+"""Adapters translate between platforms (chat, storage, directory) and the core."""

@@ -1,0 +1,169 @@
+"""Platform-neutral replies: a card is a title and sections of message lines.
+
+Each platform draws a card in its own idiom (rich panel, Block Kit, Adaptive Card);
+the wording stays in the core's catalogue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from core.errors import DomainError
+from core.messages import MsgId, Names, Text, points, text
+from core.people import Person
+from core.periods import Window
+from core.recognition import Recognition
+from core.views import (
+    BalanceView,
+    HistoryView,
+    KudosResult,
+    LeaderboardView,
+    Ranked,
+    ValuesView,
+)
+
+
+class Tone(StrEnum):
+    OK = "ok"
+    INFO = "info"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    lines: list[Text]
+    heading: Text | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    sections: list[Section]
+    title: Text | None = None
+    tone: Tone = Tone.INFO
+    badge: str = ""  # an emoji that goes with the title
+    language: str | None = None  # render in this language, not the reader's stored one
+
+
+def lines_card(*lines: Text, tone: Tone = Tone.INFO, title: Text | None = None) -> Card:
+    return Card([Section(list(lines))], title=title, tone=tone)
+
+
+def error_card(error: DomainError) -> Card:
+    return lines_card(error.text(), tone=Tone.ERROR)
+
+
+def names(people: tuple[Person, ...] | list[Person]) -> Names:
+    return Names(tuple(p.display_name for p in people))
+
+
+def kudos_card(result: KudosResult) -> Card:
+    r = result.recognition
+    key = MsgId.KUDOS_GIVEN_EACH if len(result.receivers) > 1 else MsgId.KUDOS_GIVEN
+    lines = [text(key, points=points(r.amount), names=names(result.receivers))]
+    if r.values:
+        lines.append(text(MsgId.KUDOS_GIVEN_VALUES, values=Names(tuple(f"#{v}" for v in r.values))))
+    lines.append(text(MsgId.KUDOS_ALLOWANCE_LEFT, points=points(result.allowance.left),
+                      date=result.allowance.refreshes_on))
+    return lines_card(*lines, tone=Tone.OK)
+
+
+def received_text(giver: Person, recognition: Recognition) -> Text:
+    return text(MsgId.KUDOS_RECEIVED, giver=giver.display_name,
+                points=points(recognition.amount), reason=recognition.reason)
+
+
+def balance_card(view: BalanceView) -> Card:
+    a = view.allowance
+    lines = [
+        text(MsgId.BALANCE_EARNED, points=points(view.earned)),
+        text(MsgId.BALANCE_ALLOWANCE, left=points(a.left), total=a.total, date=a.refreshes_on),
+    ]
+    if view.held:
+        lines.insert(1, text(MsgId.BALANCE_HELD, points=points(view.held)))
+    if view.tier:
+        lines.append(text(MsgId.BALANCE_TIER, badge=view.tier.badge, tier=view.tier.name,
+                          points=points(view.lifetime)))
+    else:
+        lines.append(text(MsgId.BALANCE_NO_TIER, points=points(view.lifetime)))
+    if view.next_tier:
+        lines.append(text(MsgId.BALANCE_NEXT_TIER, tier=view.next_tier.name,
+                          points=points(view.next_tier.threshold - view.lifetime)))
+    else:
+        lines.append(text(MsgId.BALANCE_TOP_TIER))
+    title = text(MsgId.BALANCE_TITLE, name=view.person.display_name)
+    return Card([Section(lines)], title=title, badge=view.tier.badge if view.tier else "")
+
+
+def history_card(view: HistoryView) -> Card:
+    title = text(MsgId.HISTORY_TITLE, name=view.person.display_name)
+    if not view.items:
+        return lines_card(text(MsgId.HISTORY_EMPTY), title=title)
+    return Card([Section([_history_line(view, r) for r in view.items])], title=title)
+
+
+def _history_line(view: HistoryView, r: Recognition) -> Text:
+    day = _local_date(r, view.person.tz)
+    if r.giver_id == view.person.id:
+        receivers = [view.people[i] for i in r.receiver_ids if i in view.people]
+        line = text(MsgId.HISTORY_GIVEN, date=day, names=names(receivers),
+                    points=points(r.total), reason=r.reason)
+    else:
+        giver = view.people.get(r.giver_id)
+        line = text(MsgId.HISTORY_RECEIVED, date=day,
+                    giver=giver.display_name if giver else "?",
+                    points=points(r.amount), reason=r.reason)
+    if r.revoked_at is None:
+        return line
+    return Text(MsgId.HISTORY_REVOKED_LINE, {"line": line, "mark": text(MsgId.HISTORY_REVOKED_MARK)})
+
+
+def _local_date(r: Recognition, tz: str) -> date:
+    return r.created_at.astimezone(ZoneInfo(tz)).date()
+
+
+_WINDOW_NAMES = {
+    Window.WEEK: MsgId.WINDOW_WEEK, Window.MONTH: MsgId.WINDOW_MONTH,
+    Window.QUARTER: MsgId.WINDOW_QUARTER, Window.YEAR: MsgId.WINDOW_YEAR,
+    Window.ALL: MsgId.WINDOW_ALL,
+}
+
+
+def leaderboard_card(view: LeaderboardView) -> Card:
+    title = text(MsgId.LEADERBOARD_TITLE, window=text(_WINDOW_NAMES[view.window]))
+    sections = []
+    if view.value is not None:
+        sections.append(Section([text(MsgId.LEADERBOARD_VALUE, value=f"#{view.value.slug}")]))
+    for heading, ranked in ((MsgId.LEADERBOARD_RECEIVERS, view.receivers),
+                            (MsgId.LEADERBOARD_GIVERS, view.givers)):
+        lines = _ranking(ranked) or [text(MsgId.LEADERBOARD_EMPTY)]
+        sections.append(Section(lines, heading=text(heading)))
+    return Card(sections, title=title, badge="🏆")
+
+
+def _ranking(ranked: list[Ranked]) -> list[Text]:
+    return [
+        text(MsgId.LEADERBOARD_LINE, rank=i, name=r.person.display_name,
+             points=points(r.standing.points), kudos=Text(MsgId.KUDOS_COUNT, {}, r.standing.count))
+        for i, r in enumerate(ranked, start=1)
+    ]
+
+
+def values_card(view: ValuesView) -> Card:
+    title = text(MsgId.VALUES_TITLE)
+    if not view.values:
+        return lines_card(text(MsgId.VALUES_EMPTY), title=title)
+    lines = [text(MsgId.VALUE_LINE, slug=f"#{v.slug}", name=v.name) for v in view.values]
+    if view.required:
+        lines.append(text(MsgId.VALUES_REQUIRED_NOTE))
+    return lines_card(*lines, title=title)
+
+
+HELP_LINES = (MsgId.HELP_KUDOS, MsgId.HELP_BALANCE, MsgId.HELP_HISTORY, MsgId.HELP_LEADERBOARD,
+              MsgId.HELP_VALUES, MsgId.HELP_LANG, MsgId.HELP_HELP)
+
+
+def help_card(*extra: MsgId) -> Card:
+    return lines_card(*(text(k) for k in (*HELP_LINES, *extra)), title=text(MsgId.HELP_TITLE))

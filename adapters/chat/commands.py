@@ -1,0 +1,87 @@
+"""Run a parsed chat request through the bus and answer with a card.
+
+Shared by every text surface. The surface says who is speaking and how to find the
+people a mention names; the rules themselves stay in the core.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from core.bus import MessageBus
+from core.commands import GetBalance, GetHistory, GetLeaderboard, GiveKudos, ListValues, SetLocale
+from core.errors import DomainError, NoReceivers, TransientStoreError
+from core.messages import MsgId, text
+from core.people import Person
+
+from . import cards
+from .cards import Card, Tone
+from .grammar import Balance, ChatRequest, Give, Help, History, Lang, Leaderboard, Values
+
+log = logging.getLogger(__name__)
+
+Resolver = Callable[[str], Awaitable[Person]]  # a mention's raw text -> person, or UnknownPerson
+
+
+class ChatCommands:
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
+
+    async def answer(
+        self,
+        actor: Person,
+        request: ChatRequest,
+        resolve: Resolver,
+        *,
+        source: str,
+        idempotency_key: str | None = None,
+        context: Mapping[str, str] | None = None,
+    ) -> Card:
+        """Never raises for a person's mistake or a store hiccup: every outcome is a card."""
+        try:
+            return await self._answer(actor, request, resolve, source, idempotency_key,
+                                      context or {})
+        except DomainError as error:
+            return cards.error_card(error)
+        except TransientStoreError:
+            log.warning("store busy after retries", exc_info=True)
+            return cards.lines_card(text(MsgId.ERROR_BUSY), tone=Tone.ERROR)
+
+    async def _answer(
+        self,
+        actor: Person,
+        request: ChatRequest,
+        resolve: Resolver,
+        source: str,
+        key: str | None,
+        context: Mapping[str, str],
+    ) -> Card:
+        bus = self._bus
+        match request:
+            case Give():
+                if not request.mentions:
+                    raise NoReceivers()
+                receivers = [await resolve(m) for m in request.mentions]
+                result = await bus.handle(GiveKudos(
+                    giver_id=actor.id, receiver_ids=tuple(p.id for p in receivers),
+                    amount=request.amount, reason=request.reason, values=request.values,
+                    source=source, idempotency_key=key, context=context,
+                ))
+                return cards.kudos_card(result)
+            case Balance():
+                return cards.balance_card(await bus.handle(GetBalance(person_id=actor.id)))
+            case History():
+                return cards.history_card(await bus.handle(GetHistory(person_id=actor.id)))
+            case Leaderboard(window=window, value=value):
+                view = await bus.handle(GetLeaderboard(window=window, value=value))
+                return cards.leaderboard_card(view)
+            case Values():
+                return cards.values_card(await bus.handle(ListValues()))
+            case Lang(code=code):
+                chosen = await bus.handle(SetLocale(person_id=actor.id, locale=code))
+                changed = text(MsgId.LANG_CHANGED, language=text(MsgId.LANGUAGE_NAME))
+                return Card([cards.Section([changed])], tone=Tone.OK, language=chosen)
+            case Help():
+                return cards.help_card()
+        raise TypeError(f"{type(request).__name__} is not a shared chat request")

@@ -1,0 +1,1 @@
+"""The console adapter: the chat grammar in a terminal (`laurel chat`)."""

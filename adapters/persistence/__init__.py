@@ -1,0 +1,1 @@
+"""SQLAlchemy 2.0 (async, Core) implementation of the core's repositories and unit of work."""

@@ -1,0 +1,150 @@
+"""The ledger: transfers with guarded single-statement debits, and two-phase holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.errors import InsufficientFunds
+from core.ledger import (
+    AccountKind,
+    AccountRef,
+    Hold,
+    HoldStatus,
+    Leg,
+    PostedTransfer,
+    TransferKind,
+    TransferRequest,
+)
+
+from .dialect import insert
+from .tables import accounts, entries, holds, transfers
+
+
+def _account(ref: AccountRef) -> sa.ColumnElement[bool]:
+    return sa.and_(accounts.c.kind == ref.kind.value, accounts.c.owner == ref.owner)
+
+
+class SqlLedger:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
+        claim = (
+            insert(self._conn, transfers)
+            .values(key=request.key, kind=request.kind.value, memo=request.memo, created_at=at)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(transfers.c.id)
+        )
+        transfer_id = (await self._conn.execute(claim)).scalar()
+        if transfer_id is None:  # the key was posted before: change nothing
+            first = await self.find(request.key)
+            assert first is not None, f"transfer {request.key} claimed but not found"
+            return replace(first, replayed=True)
+        legs = request.ordered_legs()
+        for leg in legs:
+            await self._apply(leg)
+        await self._conn.execute(sa.insert(entries), [
+            {"transfer_id": transfer_id, "account_kind": leg.account.kind.value,
+             "account_owner": leg.account.owner, "amount": leg.amount, "created_at": at}
+            for leg in legs
+        ])
+        return PostedTransfer(id=transfer_id, key=request.key, kind=request.kind, legs=legs,
+                              created_at=at)
+
+    async def _apply(self, leg: Leg) -> None:
+        stmt = (
+            sa.update(accounts)
+            .where(_account(leg.account))
+            .values(balance=accounts.c.balance + leg.amount)
+        )
+        if leg.amount < 0 and not leg.account.may_go_negative:
+            stmt = stmt.where(accounts.c.balance >= -leg.amount)  # check and debit: one statement
+        if (await self._conn.execute(stmt)).rowcount == 1:
+            return
+        exists = await self._conn.execute(sa.select(accounts.c.kind).where(_account(leg.account)))
+        if exists.first() is None:
+            raise LookupError(f"no account {leg.account}")
+        raise InsufficientFunds(leg.account)
+
+    async def find(self, key: str) -> PostedTransfer | None:
+        head = (await self._conn.execute(
+            sa.select(transfers).where(transfers.c.key == key)
+        )).mappings().first()
+        if head is None:
+            return None
+        rows = await self._conn.execute(
+            sa.select(entries.c.account_kind, entries.c.account_owner, entries.c.amount)
+            .where(entries.c.transfer_id == head["id"]).order_by(entries.c.id)
+        )
+        legs = tuple(Leg(AccountRef(AccountKind(k), o), a) for k, o, a in rows)
+        return PostedTransfer(id=head["id"], key=key, kind=TransferKind(head["kind"]), legs=legs,
+                              created_at=head["created_at"])
+
+    async def balance(self, account: AccountRef) -> int:
+        found = await self._conn.execute(sa.select(accounts.c.balance).where(_account(account)))
+        return int(found.scalar() or 0)
+
+    async def balances(self, owner: int) -> dict[AccountKind, int]:
+        rows = await self._conn.execute(
+            sa.select(accounts.c.kind, accounts.c.balance).where(accounts.c.owner == owner)
+        )
+        return {AccountKind(kind): int(balance) for kind, balance in rows}
+
+    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
+        row = (await self._conn.execute(
+            sa.select(accounts.c.period_key, accounts.c.period_granted)
+            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
+        )).first()
+        return (row[0], int(row[1])) if row else (None, 0)
+
+    async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
+        stmt = (
+            sa.update(accounts)
+            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
+            .where(sa.or_(accounts.c.period_key.is_(None), accounts.c.period_key < period_key))
+            .values(period_key=period_key, period_granted=granted)
+        )
+        return (await self._conn.execute(stmt)).rowcount == 1
+
+    async def add_granted(self, person_id: int, amount: int) -> None:
+        await self._conn.execute(
+            sa.update(accounts)
+            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
+            .values(period_granted=accounts.c.period_granted + amount)
+        )
+
+    async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
+        result = await self._conn.execute(
+            sa.insert(holds).values(key=key, person_id=person_id, amount=amount,
+                                    status=HoldStatus.PENDING.value, created_at=at)
+            .returning(holds.c.id)
+        )
+        return Hold(id=int(result.scalar_one()), key=key, person_id=person_id, amount=amount,
+                    status=HoldStatus.PENDING, created_at=at)
+
+    async def get_hold(self, hold_id: int) -> Hold | None:
+        return await self._hold(holds.c.id == hold_id)
+
+    async def hold_by_key(self, key: str) -> Hold | None:
+        return await self._hold(holds.c.key == key)
+
+    async def _hold(self, where: sa.ColumnElement[bool]) -> Hold | None:
+        row = (await self._conn.execute(sa.select(holds).where(where))).mappings().first()
+        if row is None:
+            return None
+        return Hold(id=row["id"], key=row["key"], person_id=row["person_id"],
+                    amount=row["amount"], status=HoldStatus(row["status"]),
+                    created_at=row["created_at"], resolved_at=row["resolved_at"])
+
+    async def resolve_hold(self, hold_id: int, status: HoldStatus, *, at: datetime) -> bool:
+        stmt = (
+            sa.update(holds)
+            .where(holds.c.id == hold_id)
+            .where(holds.c.status == HoldStatus.PENDING.value)
+            .values(status=status.value, resolved_at=at)
+        )
+        return (await self._conn.execute(stmt)).rowcount == 1

@@ -1,0 +1,122 @@
+"""People, their roles and chat identities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.ledger import PERSONAL_ACCOUNTS
+from core.people import Identity, NewPerson, Person, Role
+
+from .dialect import insert
+from .tables import accounts, identities, people, person_roles
+
+
+class SqlPeople:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, person_id: int) -> Person | None:
+        return (await self._load(people.c.id == person_id)).get(person_id)
+
+    async def get_many(self, person_ids: list[int]) -> dict[int, Person]:
+        if not person_ids:
+            return {}
+        return await self._load(people.c.id.in_(person_ids))
+
+    async def by_email(self, email: str) -> Person | None:
+        return _only(await self._load(people.c.email == email.strip().casefold()))
+
+    async def by_handle(self, handle: str) -> Person | None:
+        return _only(await self._load(people.c.handle == handle.casefold()))
+
+    async def by_identity(self, identity: Identity) -> Person | None:
+        owner = (
+            sa.select(identities.c.person_id)
+            .where(identities.c.platform == identity.platform)
+            .where(identities.c.workspace == identity.workspace)
+            .where(identities.c.user_id == identity.user_id)
+        )
+        return _only(await self._load(people.c.id == owner.scalar_subquery()))
+
+    async def add(self, person: NewPerson, *, handle: str, manager_id: int | None) -> Person:
+        row = {
+            "email": person.email, "handle": handle, "display_name": person.display_name,
+            "tz": person.tz, "locale": person.locale, "department": person.department,
+            "manager_id": manager_id, "hire_date": person.hire_date,
+            "birthday": person.birthday, "active": person.active, "is_bot": person.is_bot,
+            "created_at": datetime.now(UTC),
+        }
+        result = await self._conn.execute(sa.insert(people).values(row).returning(people.c.id))
+        person_id = int(result.scalar_one())
+        await self._conn.execute(
+            sa.insert(person_roles),
+            [{"person_id": person_id, "role": role.value} for role in sorted(person.roles)],
+        )
+        await self._conn.execute(
+            sa.insert(accounts),
+            [{"kind": kind.value, "owner": person_id, "balance": 0} for kind in PERSONAL_ACCOUNTS],
+        )
+        found = await self.get(person_id)
+        assert found is not None
+        return found
+
+    async def set_locale(self, person_id: int, locale: str | None) -> None:
+        await self._conn.execute(
+            sa.update(people).where(people.c.id == person_id).values(locale=locale)
+        )
+
+    async def link_identity(self, person_id: int, identity: Identity) -> None:
+        stmt = insert(self._conn, identities).values(
+            platform=identity.platform, workspace=identity.workspace,
+            user_id=identity.user_id, person_id=person_id,
+        )
+        await self._conn.execute(stmt.on_conflict_do_update(
+            index_elements=["platform", "workspace", "user_id"],
+            set_={"person_id": person_id},
+        ))
+
+    async def direct_report_count(self, manager_id: int) -> int:
+        stmt = (
+            sa.select(sa.func.count())
+            .where(people.c.manager_id == manager_id)
+            .where(people.c.active.is_(True))
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def active_ids(self) -> list[int]:
+        stmt = sa.select(people.c.id).where(people.c.active.is_(True)).order_by(people.c.id)
+        return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
+
+    async def count(self) -> int:
+        return int((await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one())
+
+    async def _load(self, where: sa.ColumnElement[bool]) -> dict[int, Person]:
+        rows = (await self._conn.execute(sa.select(people).where(where))).mappings().all()
+        if not rows:
+            return {}
+        ids = [row["id"] for row in rows]
+        roles: dict[int, set[Role]] = {i: set() for i in ids}
+        role_rows = await self._conn.execute(
+            sa.select(person_roles).where(person_roles.c.person_id.in_(ids))
+        )
+        for person_id, role in role_rows:
+            roles[person_id].add(Role(role))
+        return {row["id"]: _person(row, roles[row["id"]]) for row in rows}
+
+
+def _person(row: Any, roles: set[Role]) -> Person:
+    return Person(
+        id=row["id"], email=row["email"], display_name=row["display_name"],
+        handle=row["handle"], tz=row["tz"], locale=row["locale"],
+        department=row["department"], manager_id=row["manager_id"],
+        hire_date=row["hire_date"], birthday=row["birthday"],
+        roles=frozenset(roles), active=row["active"], is_bot=row["is_bot"],
+    )
+
+
+def _only(found: dict[int, Person]) -> Person | None:
+    return next(iter(found.values()), None)

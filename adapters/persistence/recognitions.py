@@ -1,0 +1,92 @@
+"""Recognitions and their receivers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.recognition import Recognition
+
+from .tables import recognition_receivers as receivers
+from .tables import recognitions
+
+
+class SqlRecognitions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def by_key(self, key: str) -> Recognition | None:
+        found = await self._load(recognitions.c.key == key)
+        return found[0] if found else None
+
+    async def add(self, recognition: Recognition) -> Recognition:
+        r = recognition
+        result = await self._conn.execute(
+            sa.insert(recognitions).values(
+                key=r.key, giver_id=r.giver_id, amount=r.amount, reason=r.reason,
+                value_slugs=list(r.values), source=r.source, context=dict(r.context),
+                created_at=r.created_at, revoked_at=r.revoked_at,
+            ).returning(recognitions.c.id)
+        )
+        new_id = int(result.scalar_one())
+        await self._conn.execute(sa.insert(receivers), [
+            {"recognition_id": new_id, "person_id": person_id, "position": position}
+            for position, person_id in enumerate(r.receiver_ids)
+        ])
+        return Recognition(
+            id=new_id, key=r.key, giver_id=r.giver_id, receiver_ids=r.receiver_ids,
+            amount=r.amount, reason=r.reason, values=r.values, source=r.source,
+            created_at=r.created_at, context=r.context, revoked_at=r.revoked_at,
+        )
+
+    async def mark_revoked(self, recognition_id: int, *, at: Any) -> bool:
+        stmt = (
+            sa.update(recognitions)
+            .where(recognitions.c.id == recognition_id)
+            .where(recognitions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return (await self._conn.execute(stmt)).rowcount == 1
+
+    async def history(self, person_id: int, *, limit: int) -> list[Recognition]:
+        # Two index range scans (given, received), each cut at `limit`, then merged.
+        given = (
+            sa.select(recognitions.c.id.label("id")).where(recognitions.c.giver_id == person_id)
+            .order_by(recognitions.c.id.desc()).limit(limit).subquery()
+        )
+        received = (
+            sa.select(receivers.c.recognition_id.label("id"))
+            .where(receivers.c.person_id == person_id)
+            .order_by(receivers.c.recognition_id.desc()).limit(limit).subquery()
+        )
+        ids = sa.union(sa.select(given.c.id), sa.select(received.c.id)).subquery()
+        latest = sa.select(ids.c.id).order_by(ids.c.id.desc()).limit(limit)
+        return await self._load(recognitions.c.id.in_(latest))
+
+    async def _load(self, where: sa.ColumnElement[bool]) -> list[Recognition]:
+        rows = (await self._conn.execute(
+            sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())
+        )).mappings().all()
+        if not rows:
+            return []
+        named: dict[int, list[int]] = defaultdict(list)
+        found = await self._conn.execute(
+            sa.select(receivers.c.recognition_id, receivers.c.person_id)
+            .where(receivers.c.recognition_id.in_([row["id"] for row in rows]))
+            .order_by(receivers.c.recognition_id, receivers.c.position)
+        )
+        for recognition_id, person_id in found:
+            named[recognition_id].append(person_id)
+        return [_recognition(row, named[row["id"]]) for row in rows]
+
+
+def _recognition(row: Any, receiver_ids: list[int]) -> Recognition:
+    return Recognition(
+        id=row["id"], key=row["key"], giver_id=row["giver_id"],
+        receiver_ids=tuple(receiver_ids), amount=row["amount"], reason=row["reason"],
+        values=tuple(row["value_slugs"]), source=row["source"], created_at=row["created_at"],
+        context=row["context"], revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,187 @@
+"""The schema, as SQLAlchemy Core tables. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes on both engines (SQLite would hand back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+people = sa.Table(
+    "people", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("handle", sa.String(100), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("tz", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("locale", sa.String(8)),
+    sa.Column("department", sa.String(200)),
+    sa.Column("manager_id", Id, sa.ForeignKey("people.id"), index=True),
+    sa.Column("hire_date", sa.Date),
+    sa.Column("birthday", sa.String(5)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("is_bot", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+person_roles = sa.Table(
+    "person_roles", metadata,
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),
+)
+
+identities = sa.Table(
+    "identities", metadata,
+    sa.Column("platform", sa.String(32), primary_key=True),
+    sa.Column("workspace", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False, index=True),
+)
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("owner", Id, primary_key=True),  # person id; 0 = the organisation
+    sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
+    # allowance accounts only: the period they are in and what it granted
+    sa.Column("period_key", sa.String(10)),
+    sa.Column("period_granted", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint("balance >= 0 OR kind = 'issuance'", name="no_negative_balance"),
+)
+
+transfers = sa.Table(
+    "transfers", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("memo", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+entries = sa.Table(
+    "entries", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False, index=True),
+    sa.Column("account_kind", sa.String(16), nullable=False),
+    sa.Column("account_owner", Id, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_entries_account", "account_kind", "account_owner"),
+)
+
+holds = sa.Table(
+    "holds", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False, index=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime),
+)
+
+recognitions = sa.Table(
+    "recognitions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("giver_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("value_slugs", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("context", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Index("ix_recognitions_giver", "giver_id", "id"),
+)
+
+recognition_receivers = sa.Table(
+    "recognition_receivers", metadata,
+    sa.Column("recognition_id", Id, sa.ForeignKey("recognitions.id"), primary_key=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index("ix_recognition_receivers_person", "person_id", "recognition_id"),
+)
+
+daily_giving = sa.Table(
+    "daily_giving", metadata,
+    sa.Column("person_id", Id, primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),  # ISO date in the giver's time zone
+    sa.Column("points", sa.BigInteger, nullable=False),
+)
+
+# Pre-aggregated leaderboards: one row per (role, period bucket, value, person).
+totals = sa.Table(
+    "totals", metadata,
+    sa.Column("role", sa.String(16), primary_key=True),
+    sa.Column("bucket", sa.String(24), primary_key=True),
+    sa.Column("value_slug", sa.String(64), primary_key=True),
+    sa.Column("person_id", Id, primary_key=True),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_totals_rank", "role", "bucket", "value_slug", "points"),
+)
+
+settings = sa.Table(
+    "settings", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
+
+company_values = sa.Table(
+    "company_values", metadata,
+    sa.Column("slug", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)
+
+tiers = sa.Table(
+    "tiers", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("threshold", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("badge", sa.String(32), nullable=False, server_default=""),
+    sa.Column("perks", sa.Text, nullable=False, server_default=""),
+)
+
+allowance_rules = sa.Table(
+    "allowance_rules", metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("subject", sa.String(200), primary_key=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("period", sa.String(16)),
+)

@@ -1,0 +1,91 @@
+"""The SQL unit of work: one connection, one transaction, repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.errors import TransientStoreError
+from core.ports import UnitOfWork
+
+from .config import SqlConfig
+from .engine import READONLY
+from .giving import SqlDailyGiving
+from .ledger import SqlLedger
+from .people import SqlPeople
+from .recognitions import SqlRecognitions
+from .stats import SqlStats
+
+# deadlock_detected, serialization_failure: PostgreSQL says "try again"
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def is_transient(error: BaseException) -> bool:
+    if not isinstance(error, DBAPIError):
+        return False
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if code in _RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: AsyncEngine, *, readonly: bool = False) -> None:
+        super().__init__()
+        self._engine = engine
+        self._readonly = readonly
+        self._conn: AsyncConnection | None = None
+
+    async def begin(self) -> None:
+        conn = await self._engine.connect()
+        try:
+            if self._readonly:
+                await conn.execution_options(**{READONLY: True})
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.people = SqlPeople(conn)
+        self.ledger = SqlLedger(conn)
+        self.recognitions = SqlRecognitions(conn)
+        self.stats = SqlStats(conn)
+        self.giving = SqlDailyGiving(conn)
+        self.config = SqlConfig(conn)
+
+    async def commit(self) -> None:
+        assert self._conn is not None, "commit outside a unit of work"
+        try:
+            await self._conn.commit()
+        except DBAPIError as error:
+            if is_transient(error):
+                raise TransientStoreError(str(error.orig)) from error
+            raise
+
+    async def rollback(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.rollback()
+            finally:
+                await conn.close()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+        if exc is not None and is_transient(exc):
+            raise TransientStoreError(str(exc)) from exc
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, readonly=readonly)

@@ -1,0 +1,1 @@
+"""Composition root and command line: wires settings, storage, bus and adapters."""

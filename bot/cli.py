@@ -1,0 +1,115 @@
+"""The `laurel` command line (CONTRACT.md "Commands")."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.console import demo
+from adapters.console.notifier import ConsoleNotifier
+from adapters.console.session import ConsoleSession, stdin_lines
+from adapters.persistence import migrate
+from adapters.persistence.engine import create_engine
+from core.events import KudosGiven, TierReached
+from core.messages import MsgId, text
+
+from . import logs
+from .bootstrap import bootstrap
+from .settings import ConfigurationError, Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+    logs.configure(settings.log_format)
+    return settings
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except (SQLAlchemyError, OSError) as error:
+        detail = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(f"database: {detail}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="laurel")
+def main() -> None:
+    """laurel: employee recognition for Slack, Microsoft Teams and the terminal."""
+
+
+@main.command()
+@click.option("--as", "as_email", metavar="EMAIL", help="Act as this person.")
+@click.option("--demo", "demo_mode", is_flag=True,
+              help="Seed a demo organisation when the database is empty.")
+def chat(as_email: str | None, demo_mode: bool) -> None:
+    """Chat with laurel in the terminal (typed, or lines piped on stdin)."""
+    settings = _settings()
+    console = Console(highlight=False)
+    _run(lambda: _chat(settings, console, as_email, demo_mode))
+
+
+async def _chat(settings: Settings, console: Console, as_email: str | None, demo_mode: bool) -> None:
+    app = await bootstrap(settings)
+    try:
+        notifier = ConsoleNotifier(app.uow)
+        session = ConsoleSession(bus=app.bus, uow=app.uow, notifier=notifier, console=console,
+                                 default_language=settings.locale)
+        if demo_mode and await demo.seed_demo(app.bus, app.uow):
+            render = session.renderer(None)
+            console.print(render(text(MsgId.DEMO_SEEDED, people=len(demo.PEOPLE),
+                                      departments=demo.DEPARTMENTS)))
+        app.bus.subscribe(KudosGiven, notifier)  # after seeding: its gifts are not news
+        app.bus.subscribe(TierReached, notifier)
+        email = as_email or (demo.email(demo.PEOPLE[1][0]) if demo_mode else None)
+        if email:
+            await session.act_as(email)
+        interactive = sys.stdin.isatty()
+        if interactive and session.actor is not None:
+            welcome = text(MsgId.CONSOLE_WELCOME, name=session.actor.display_name)
+            console.print(session.renderer(session.actor)(welcome))
+        await session.run(stdin_lines(interactive))
+    finally:
+        await app.close()
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    _run(lambda: _migrate(settings, lambda engine: migrate.upgrade(engine, revision)))
+    click.echo(f"database at {revision}")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. base)."""
+    settings = _settings()
+    _run(lambda: _migrate(settings, lambda engine: migrate.downgrade(engine, revision)))
+    click.echo(f"database at {revision}")
+
+
+async def _migrate(settings: Settings, step: Callable[..., Awaitable[None]]) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await step(engine)
+    finally:
+        await engine.dispose()

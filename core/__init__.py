@@ -1,0 +1,1 @@
+"""laurel's domain core: the rules of recognition, standard library only."""

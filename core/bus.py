@@ -1,0 +1,97 @@
+"""The message bus: one unit of work per command, events to subscribers after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from .clock import Clock
+from .commands import (
+    Command,
+    ConfigureOrganisation,
+    GetBalance,
+    GetHistory,
+    GetLeaderboard,
+    GiveKudos,
+    LinkIdentity,
+    ListValues,
+    Query,
+    RefreshAllowance,
+    RefreshAllowances,
+    RegisterPerson,
+    RevokeKudos,
+    SetLocale,
+)
+from .errors import TransientStoreError
+from .events import Event
+from .handlers import allowance, kudos, people, queries
+from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
+R = TypeVar("R")
+
+
+def default_handlers(clock: Clock) -> dict[type[Command], Handler]:
+    table: dict[type[Command], Callable[..., Awaitable[Any]]] = {
+        GiveKudos: kudos.give_kudos,
+        RevokeKudos: kudos.revoke_kudos,
+        RefreshAllowance: allowance.refresh_allowance,
+        RefreshAllowances: allowance.refresh_allowances,
+        RegisterPerson: people.register_person,
+        LinkIdentity: people.link_identity,
+        SetLocale: people.set_locale,
+        ConfigureOrganisation: people.configure_organisation,
+        GetBalance: queries.get_balance,
+        GetHistory: queries.get_history,
+        GetLeaderboard: queries.get_leaderboard,
+        ListValues: queries.list_values,
+    }
+    return {kind: partial(handler, clock=clock) for kind, handler in table.items()}
+
+
+class MessageBus:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        handlers: Mapping[type[Command], Handler],
+        subscribers: Mapping[type[Event], Sequence[Subscriber]] | None = None,
+        retries: int = 5,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._handlers = dict(handlers)
+        self._subscribers = {k: list(v) for k, v in (subscribers or {}).items()}
+        self._retries = retries
+
+    def subscribe(self, kind: type[Event], subscriber: Subscriber) -> None:
+        self._subscribers.setdefault(kind, []).append(subscriber)
+
+    async def handle(self, command: Command) -> Any:
+        handler = self._handlers[type(command)]
+        for attempt in range(self._retries + 1):
+            uow = self._uow_factory(readonly=isinstance(command, Query))
+            try:
+                async with uow:
+                    result = await handler(command, uow)
+                    await uow.commit()
+            except TransientStoreError:
+                if attempt == self._retries:
+                    raise
+                await asyncio.sleep(0.01 * 2**attempt)
+                continue
+            await self._dispatch(uow.events)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _dispatch(self, events: list[Event]) -> None:
+        for event in events:
+            for subscriber in self._subscribers.get(type(event), ()):
+                try:
+                    await subscriber(event)
+                except Exception:  # a failed notification must not undo a committed command
+                    log.exception("subscriber %r failed on %r", subscriber, event)

@@ -1,0 +1,95 @@
+"""Commands laurel accepts (imperative names). Queries are commands that change nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .people import Identity, NewPerson
+from .periods import Window
+from .policy import CompanyValue, GivingPolicy, Tier
+
+
+class Command:
+    """Base of everything the bus accepts."""
+
+
+class Query(Command):
+    """A command that only reads; stores may run it without a write lock."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GiveKudos(Command):
+    giver_id: int
+    receiver_ids: tuple[int, ...]
+    reason: str
+    amount: int | None = None  # None: the organisation's default amount
+    values: tuple[str, ...] = ()
+    source: str = "console"
+    idempotency_key: str | None = None  # e.g. the Slack event id; None: a fresh one
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeKudos(Command):
+    recognition_key: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefreshAllowance(Command):
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefreshAllowances(Command):
+    """Open the current period's allowance for every active person whose period has turned."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterPerson(Command):
+    person: NewPerson
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkIdentity(Command):
+    person_id: int
+    identity: Identity
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetLocale(Command):
+    person_id: int
+    locale: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigureOrganisation(Command):
+    """Replace policy, and add values and tiers (used by seeding; admin previews come later)."""
+
+    policy: GivingPolicy | None = None
+    values: tuple[CompanyValue, ...] = ()
+    tiers: tuple[Tier, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetBalance(Query):
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetHistory(Query):
+    person_id: int
+    limit: int = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetLeaderboard(Query):
+    window: Window = Window.MONTH
+    value: str | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListValues(Query):
+    pass

@@ -1,0 +1,165 @@
+"""Typed domain errors. Each one knows the message that explains it to a person."""
+
+from __future__ import annotations
+
+from .messages import MsgId, Names, Text, points
+
+
+class DomainError(Exception):
+    """A rule said no. Nothing was changed; `text()` tells the person why."""
+
+    key: MsgId = MsgId.ERROR_INTERNAL
+
+    def params(self) -> dict[str, object]:
+        return {}
+
+    def text(self) -> Text:
+        return Text(self.key, self.params())
+
+    def __str__(self) -> str:
+        return f"{self.key.value} {self.params()}"
+
+
+class SelfKudos(DomainError):
+    key = MsgId.ERROR_SELF_KUDOS
+
+
+class _NamedPersonError(DomainError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def params(self) -> dict[str, object]:
+        return {"name": self.name}
+
+
+class BotReceiver(_NamedPersonError):
+    key = MsgId.ERROR_BOT_RECEIVER
+
+
+class InactivePerson(_NamedPersonError):
+    key = MsgId.ERROR_INACTIVE_PERSON
+
+
+class GiverInactive(DomainError):
+    key = MsgId.ERROR_GIVER_INACTIVE
+
+
+class AmountOutOfRange(DomainError):
+    key = MsgId.ERROR_AMOUNT_RANGE
+
+    def __init__(self, amount: int, cap: int) -> None:
+        super().__init__(amount, cap)
+        self.amount, self.cap = amount, cap
+
+    def params(self) -> dict[str, object]:
+        return {"cap": points(self.cap)}
+
+
+class ReasonTooShort(DomainError):
+    key = MsgId.ERROR_REASON_TOO_SHORT
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__(minimum)
+        self.minimum = minimum
+
+    def params(self) -> dict[str, object]:
+        return {"min": Text(MsgId.CHARACTERS, {}, self.minimum)}
+
+
+class ValuesRequired(DomainError):
+    key = MsgId.ERROR_VALUES_REQUIRED
+
+    def __init__(self, available: tuple[str, ...]) -> None:
+        super().__init__(available)
+        self.available = available
+
+    def params(self) -> dict[str, object]:
+        return {"values": Names(tuple(f"#{v}" for v in self.available))}
+
+
+class UnknownValue(DomainError):
+    key = MsgId.ERROR_UNKNOWN_VALUE
+
+    def __init__(self, value: str, available: tuple[str, ...]) -> None:
+        super().__init__(value, available)
+        self.value, self.available = value, available
+
+    def params(self) -> dict[str, object]:
+        return {"value": self.value, "values": Names(tuple(f"#{v}" for v in self.available))}
+
+
+class DailyLimitReached(DomainError):
+    key = MsgId.ERROR_DAILY_LIMIT
+
+    def __init__(self, limit: int, left: int) -> None:
+        super().__init__(limit, left)
+        self.limit, self.left = limit, left
+
+    def params(self) -> dict[str, object]:
+        return {"limit": points(self.limit), "left": points(self.left)}
+
+
+class InsufficientAllowance(DomainError):
+    key = MsgId.ERROR_INSUFFICIENT_ALLOWANCE
+
+    def __init__(self, left: int, needed: int) -> None:
+        super().__init__(left, needed)
+        self.left, self.needed = left, needed
+
+    def params(self) -> dict[str, object]:
+        return {"left": points(self.left), "needed": points(self.needed)}
+
+
+class NoReceivers(DomainError):
+    key = MsgId.ERROR_NO_RECEIVERS
+
+
+class UnknownPerson(DomainError):
+    key = MsgId.ERROR_UNKNOWN_PERSON
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+
+    def params(self) -> dict[str, object]:
+        return {"mention": self.reference}
+
+
+class AlreadyRevoked(DomainError):
+    key = MsgId.ERROR_ALREADY_REVOKED
+
+
+class RecognitionNotFound(DomainError):
+    key = MsgId.ERROR_RECOGNITION_NOT_FOUND
+
+
+class UnknownLanguage(DomainError):
+    key = MsgId.ERROR_UNKNOWN_LANGUAGE
+
+    def __init__(self, code: str, available: tuple[str, ...]) -> None:
+        super().__init__(code, available)
+        self.code, self.available = code, available
+
+    def params(self) -> dict[str, object]:
+        return {"code": self.code, "codes": Names(self.available)}
+
+
+class InsufficientFunds(Exception):
+    """Raised by a ledger when a guarded debit would take an account below zero.
+
+    Not user-facing: handlers translate it into the rule that was broken
+    (e.g. `InsufficientAllowance`) with the numbers the person needs.
+    """
+
+    def __init__(self, account: object) -> None:
+        super().__init__(account)
+        self.account = account
+
+
+class TransientStoreError(Exception):
+    """A storage conflict that is safe to retry (deadlock, serialization failure)."""
+
+
+class ResolvedHold(Exception):
+    """A hold that was already posted or voided; it resolves at most once."""

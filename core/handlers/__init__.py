@@ -1,0 +1,1 @@
+"""Command handlers: plain `async def handle(cmd, uow, *, clock)` functions."""

@@ -1,0 +1,87 @@
+"""Giving allowances: opening a person's period in their own time zone, and reading it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .. import ledger
+from ..clock import Clock
+from ..commands import RefreshAllowance, RefreshAllowances
+from ..errors import UnknownPerson
+from ..events import AllowanceOpened
+from ..ledger import TransferKind, transfer
+from ..people import Person
+from ..periods import local_day, period_containing
+from ..policy import Allowance, OrgConfig, allowance_for
+from ..ports import UnitOfWork
+from ..views import AllowanceState
+
+
+async def entitlement(uow: UnitOfWork, person: Person, config: OrgConfig) -> Allowance:
+    reports = 0
+    if config.policy.manager_bonus_per_report:
+        reports = await uow.people.direct_report_count(person.id)
+    return allowance_for(person, config.policy, config.rules, reports)
+
+
+async def open_current_period(
+    uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
+) -> AllowanceState:
+    """Grant this period's allowance once (per person and period), lapsing the last one's rest."""
+    due = await entitlement(uow, person, config)
+    period = period_containing(local_day(now, person.tz), due.period)
+    if await uow.ledger.open_period(person.id, period.key, due.amount):
+        await _lapse_and_grant(uow, person.id, period.key, due.amount, config, now)
+    _, granted = await uow.ledger.allowance_period(person.id)
+    left = await uow.ledger.balance(ledger.allowance(person.id))
+    return AllowanceState(period=period, total=granted, left=left)
+
+
+async def _lapse_and_grant(
+    uow: UnitOfWork, person_id: int, key: str, amount: int, config: OrgConfig, now: datetime
+) -> None:
+    account = ledger.allowance(person_id)
+    rest = await uow.ledger.balance(account)
+    if rest and not config.policy.rollover:
+        lapse = transfer(f"allowance-lapse:{person_id}:{key}", TransferKind.ALLOWANCE_LAPSE,
+                         (account, ledger.ISSUANCE, rest))
+        await uow.ledger.post(lapse, at=now)
+    if amount:
+        grant = transfer(f"allowance:{person_id}:{key}", TransferKind.ALLOWANCE_GRANT,
+                         (ledger.ISSUANCE, account, amount))
+        await uow.ledger.post(grant, at=now)
+    uow.emit(AllowanceOpened(person_id=person_id, period_key=key, amount=amount))
+
+
+async def current_allowance(
+    uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
+) -> AllowanceState:
+    """The allowance as it stands now, without writing: an unopened period shows its grant."""
+    due = await entitlement(uow, person, config)
+    period = period_containing(local_day(now, person.tz), due.period)
+    key, granted = await uow.ledger.allowance_period(person.id)
+    left = await uow.ledger.balance(ledger.allowance(person.id))
+    if key is not None and key >= period.key:
+        return AllowanceState(period=period, total=granted, left=left)
+    carried = left if config.policy.rollover else 0
+    return AllowanceState(period=period, total=due.amount, left=carried + due.amount)
+
+
+async def refresh_allowance(cmd: RefreshAllowance, uow: UnitOfWork, *, clock: Clock) -> AllowanceState:
+    person = await uow.people.get(cmd.person_id)
+    if person is None:
+        raise UnknownPerson(str(cmd.person_id))
+    return await open_current_period(uow, person, await uow.config.load(), clock.now())
+
+
+async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: Clock) -> int:
+    """Open every active person's current period; returns how many were opened now."""
+    config, now = await uow.config.load(), clock.now()
+    ids = await uow.people.active_ids()
+    people = await uow.people.get_many(ids)
+    opened = 0
+    for person in people.values():
+        before = len(uow.events)
+        await open_current_period(uow, person, config, now)
+        opened += len(uow.events) > before
+    return opened

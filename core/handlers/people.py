@@ -1,0 +1,61 @@
+"""People: registering them, linking chat identities, their language; organisation setup."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..clock import Clock
+from ..commands import ConfigureOrganisation, LinkIdentity, RegisterPerson, SetLocale
+from ..errors import UnknownLanguage, UnknownPerson
+from ..messages import LANGUAGES
+from ..people import Person
+from ..ports import UnitOfWork
+
+
+async def register_person(cmd: RegisterPerson, uow: UnitOfWork, *, clock: Clock) -> Person:
+    """Add someone from a directory source; an e-mail already known returns that person."""
+    new = cmd.person
+    email = new.email.strip().casefold()
+    existing = await uow.people.by_email(email)
+    if existing is not None:
+        return existing
+    manager_id = None
+    if new.manager_email:
+        manager = await uow.people.by_email(new.manager_email.strip().casefold())
+        if manager is None:
+            raise UnknownPerson(new.manager_email)
+        manager_id = manager.id
+    handle = await _free_handle(uow, new.handle or email.split("@", 1)[0])
+    return await uow.people.add(replace(new, email=email), handle=handle, manager_id=manager_id)
+
+
+async def _free_handle(uow: UnitOfWork, wanted: str) -> str:
+    base = wanted.casefold()
+    handle, n = base, 1
+    while await uow.people.by_handle(handle) is not None:
+        n += 1
+        handle = f"{base}{n}"
+    return handle
+
+
+async def link_identity(cmd: LinkIdentity, uow: UnitOfWork, *, clock: Clock) -> None:
+    if await uow.people.get(cmd.person_id) is None:
+        raise UnknownPerson(str(cmd.person_id))
+    await uow.people.link_identity(cmd.person_id, cmd.identity)
+
+
+async def set_locale(cmd: SetLocale, uow: UnitOfWork, *, clock: Clock) -> str:
+    code = cmd.locale.strip().casefold()
+    if code not in LANGUAGES:
+        raise UnknownLanguage(cmd.locale, LANGUAGES)
+    await uow.people.set_locale(cmd.person_id, code)
+    return code
+
+
+async def configure_organisation(cmd: ConfigureOrganisation, uow: UnitOfWork, *, clock: Clock) -> None:
+    if cmd.policy is not None:
+        await uow.config.save_policy(cmd.policy)
+    for value in cmd.values:
+        await uow.config.put_value(value)
+    for tier in cmd.tiers:
+        await uow.config.put_tier(tier)

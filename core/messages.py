@@ -1,0 +1,130 @@
+"""User-facing message ids and the `Text` value that carries one to a renderer.
+
+The wording lives in the gettext catalogues under core/locales/<lang>/LC_MESSAGES/laurel.po,
+one per language; the ids below are their msgids. Adapters render a `Text` in the
+reader's language (see adapters/i18n). Params that are `Text` render recursively, so
+"{points}" can itself be a pluralised `Text(MsgId.POINTS, count=n)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "it", "ar")
+RTL_LANGUAGES: frozenset[str] = frozenset({"ar"})
+
+
+class MsgId(StrEnum):
+    # quantities (plural forms)
+    POINTS = "points"
+    KUDOS_COUNT = "kudos.count"
+    CHARACTERS = "characters"
+    # giving
+    KUDOS_GIVEN = "kudos.given"
+    KUDOS_GIVEN_EACH = "kudos.given_each"
+    KUDOS_GIVEN_VALUES = "kudos.given.values"
+    KUDOS_ALLOWANCE_LEFT = "kudos.allowance_left"
+    KUDOS_RECEIVED = "kudos.received"
+    KUDOS_REVOKED = "kudos.revoked"
+    KUDOS_REVOKED_NOTICE = "kudos.revoked_notice"
+    TIER_REACHED = "tier.reached"
+    # balance
+    BALANCE_TITLE = "balance.title"
+    BALANCE_EARNED = "balance.earned"
+    BALANCE_HELD = "balance.held"
+    BALANCE_ALLOWANCE = "balance.allowance"
+    BALANCE_TIER = "balance.tier"
+    BALANCE_NO_TIER = "balance.no_tier"
+    BALANCE_NEXT_TIER = "balance.next_tier"
+    BALANCE_TOP_TIER = "balance.top_tier"
+    # history
+    HISTORY_TITLE = "history.title"
+    HISTORY_EMPTY = "history.empty"
+    HISTORY_RECEIVED = "history.received"
+    HISTORY_GIVEN = "history.given"
+    HISTORY_REVOKED_MARK = "history.revoked_mark"
+    HISTORY_REVOKED_LINE = "history.revoked_line"
+    # leaderboard
+    LEADERBOARD_TITLE = "leaderboard.title"
+    LEADERBOARD_RECEIVERS = "leaderboard.receivers"
+    LEADERBOARD_GIVERS = "leaderboard.givers"
+    LEADERBOARD_EMPTY = "leaderboard.empty"
+    LEADERBOARD_LINE = "leaderboard.line"
+    LEADERBOARD_VALUE = "leaderboard.value"
+    WINDOW_WEEK = "window.week"
+    WINDOW_MONTH = "window.month"
+    WINDOW_QUARTER = "window.quarter"
+    WINDOW_YEAR = "window.year"
+    WINDOW_ALL = "window.all"
+    # values and language
+    VALUES_TITLE = "values.title"
+    VALUES_EMPTY = "values.empty"
+    VALUE_LINE = "values.line"
+    VALUES_REQUIRED_NOTE = "values.required_note"
+    LANG_CHANGED = "lang.changed"
+    LANGUAGE_NAME = "language.name"
+    # help
+    HELP_TITLE = "help.title"
+    HELP_KUDOS = "help.kudos"
+    HELP_BALANCE = "help.balance"
+    HELP_HISTORY = "help.history"
+    HELP_LEADERBOARD = "help.leaderboard"
+    HELP_VALUES = "help.values"
+    HELP_LANG = "help.lang"
+    HELP_HELP = "help.help"
+    HELP_AS = "help.as"
+    HELP_QUIT = "help.quit"
+    # console
+    CONSOLE_WELCOME = "console.welcome"
+    CONSOLE_ACTING_AS = "console.acting_as"
+    CONSOLE_NOTIFICATION = "console.notification"
+    DEMO_SEEDED = "demo.seeded"
+    # errors
+    ERROR_SELF_KUDOS = "error.self_kudos"
+    ERROR_BOT_RECEIVER = "error.bot_receiver"
+    ERROR_INACTIVE_PERSON = "error.inactive_person"
+    ERROR_GIVER_INACTIVE = "error.giver_inactive"
+    ERROR_AMOUNT_RANGE = "error.amount_range"
+    ERROR_REASON_TOO_SHORT = "error.reason_too_short"
+    ERROR_VALUES_REQUIRED = "error.values_required"
+    ERROR_UNKNOWN_VALUE = "error.unknown_value"
+    ERROR_DAILY_LIMIT = "error.daily_limit"
+    ERROR_INSUFFICIENT_ALLOWANCE = "error.insufficient_allowance"
+    ERROR_NO_RECEIVERS = "error.no_receivers"
+    ERROR_UNKNOWN_PERSON = "error.unknown_person"
+    ERROR_ALREADY_REVOKED = "error.already_revoked"
+    ERROR_RECOGNITION_NOT_FOUND = "error.recognition_not_found"
+    ERROR_UNKNOWN_COMMAND = "error.unknown_command"
+    ERROR_UNKNOWN_LANGUAGE = "error.unknown_language"
+    ERROR_NOT_IDENTIFIED = "error.not_identified"
+    ERROR_BAD_AMOUNT = "error.bad_amount"
+    ERROR_UNKNOWN_WINDOW = "error.unknown_window"
+    ERROR_INTERNAL = "error.internal"
+    ERROR_BUSY = "error.busy"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """A list of user-supplied names, joined the way the reader's language lists things."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    key: MsgId
+    params: Mapping[str, object] = field(default_factory=dict)
+    count: int | None = None  # selects the plural form; also available as {count}
+
+
+def text(key: MsgId, count: int | None = None, **params: object) -> Text:
+    return Text(key, params, count)
+
+
+def points(n: int) -> Text:
+    return Text(MsgId.POINTS, {}, n)
+
+
+PLURAL_MESSAGES: frozenset[MsgId] = frozenset({MsgId.POINTS, MsgId.KUDOS_COUNT, MsgId.CHARACTERS})

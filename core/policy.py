@@ -1,0 +1,128 @@
+"""The organisation's giving rules: allowances, limits, values and tiers. All of it is data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .people import Person
+from .periods import PeriodKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GivingPolicy:
+    """Organisation-wide defaults (CONTRACT.md "Defaults")."""
+
+    allowance: int = 100
+    period: PeriodKind = PeriodKind.MONTH
+    rollover: bool = False
+    manager_bonus_per_report: int = 0
+    daily_limit: int = 0  # points per local day; 0 = no limit
+    per_gift_cap: int = 100
+    default_amount: int = 5
+    min_reason_length: int = 10
+    values_required: bool = False
+    timezone: str = "UTC"  # the organisation's calendar, used for leaderboards
+
+
+class RuleScope(StrEnum):
+    PERSON = "person"
+    DEPARTMENT = "department"
+    ROLE = "role"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllowanceRule:
+    """An override of the default allowance for one person, department or role."""
+
+    scope: RuleScope
+    subject: str  # person id as text, department name, or role name
+    amount: int
+    period: PeriodKind | None = None  # None keeps the organisation's period
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    amount: int
+    period: PeriodKind
+
+
+def allowance_for(
+    person: Person,
+    policy: GivingPolicy,
+    rules: list[AllowanceRule],
+    direct_reports: int,
+) -> Allowance:
+    """The most specific rule wins: person, then department, then the largest role rule."""
+    chosen = _most_specific(person, rules)
+    base = chosen.amount if chosen else policy.allowance
+    period = (chosen.period if chosen else None) or policy.period
+    bonus = policy.manager_bonus_per_report * direct_reports
+    return Allowance(base + bonus, period)
+
+
+def _most_specific(person: Person, rules: list[AllowanceRule]) -> AllowanceRule | None:
+    for rule in rules:
+        if rule.scope is RuleScope.PERSON and rule.subject == str(person.id):
+            return rule
+    for rule in rules:
+        if rule.scope is RuleScope.DEPARTMENT and person.department is not None:
+            if rule.subject.casefold() == person.department.casefold():
+                return rule
+    role_rules = [r for r in rules if r.scope is RuleScope.ROLE and r.subject in person.roles]
+    return max(role_rules, key=lambda r: r.amount, default=None)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def value_slug(name: str) -> str:
+    """`#Customer Obsession` and `#customer-obsession` name the same value."""
+    return _SLUG.sub("-", name.casefold().lstrip("#")).strip("-")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompanyValue:
+    slug: str
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tier:
+    name: str
+    threshold: int  # lifetime earned points needed
+    badge: str = ""
+    perks: str = ""
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(name="Bronze", threshold=50, badge="🥉"),
+    Tier(name="Silver", threshold=250, badge="🥈"),
+    Tier(name="Gold", threshold=1000, badge="🥇"),
+    Tier(name="Platinum", threshold=2500, badge="💎"),
+)
+
+
+def tier_for(lifetime: int, tiers: list[Tier]) -> Tier | None:
+    reached = [t for t in tiers if lifetime >= t.threshold]
+    return max(reached, key=lambda t: t.threshold, default=None)
+
+
+def next_tier(lifetime: int, tiers: list[Tier]) -> Tier | None:
+    ahead = [t for t in tiers if t.threshold > lifetime]
+    return min(ahead, key=lambda t: t.threshold, default=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgConfig:
+    """Everything a command needs to know about the organisation's rules, read once."""
+
+    policy: GivingPolicy
+    values: list[CompanyValue]
+    tiers: list[Tier]
+    rules: list[AllowanceRule]
+
+    def active_values(self) -> tuple[str, ...]:
+        return tuple(v.slug for v in self.values if v.active)

@@ -1,0 +1,142 @@
+"""The ports the core needs: repositories inside a unit of work, and outbound notifiers.
+
+Persistence (adapters/persistence) and the in-memory fakes (tests/fakes) implement
+them. Every method that changes a balance or a status is a guarded, single-statement
+change whose success the caller can see (a bool or an exception), never a
+read-then-write that a concurrent request could slip between.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from .events import Event
+from .ledger import AccountKind, AccountRef, Hold, HoldStatus, PostedTransfer, TransferRequest
+from .people import Identity, NewPerson, Person
+from .policy import AllowanceRule, CompanyValue, GivingPolicy, OrgConfig, Tier
+from .recognition import Recognition, Standing, StatDelta, StatRole
+
+
+class PeopleRepository(Protocol):
+    async def get(self, person_id: int) -> Person | None: ...
+    async def get_many(self, person_ids: list[int]) -> dict[int, Person]: ...
+    async def by_email(self, email: str) -> Person | None: ...
+    async def by_handle(self, handle: str) -> Person | None: ...
+    async def by_identity(self, identity: Identity) -> Person | None: ...
+    async def add(self, person: NewPerson, *, handle: str, manager_id: int | None) -> Person:
+        """Insert the person and open their personal accounts at zero."""
+        ...
+    async def set_locale(self, person_id: int, locale: str | None) -> None: ...
+    async def link_identity(self, person_id: int, identity: Identity) -> None: ...
+    async def direct_report_count(self, manager_id: int) -> int: ...
+    async def active_ids(self) -> list[int]: ...
+    async def count(self) -> int: ...
+
+
+class Ledger(Protocol):
+    async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
+        """Apply all legs or none. A known key returns the first transfer with replayed=True.
+
+        A debit that would take a non-issuance account below zero raises
+        `InsufficientFunds`; the unit of work must then be rolled back.
+        """
+        ...
+    async def find(self, key: str) -> PostedTransfer | None: ...
+    async def balance(self, account: AccountRef) -> int: ...
+    async def balances(self, owner: int) -> dict[AccountKind, int]: ...
+    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
+        """(period key, points granted in it) of the person's allowance account."""
+        ...
+    async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
+        """Move the allowance account to a later period; False if it is there already."""
+        ...
+    async def add_granted(self, person_id: int, amount: int) -> None: ...
+    async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold: ...
+    async def get_hold(self, hold_id: int) -> Hold | None: ...
+    async def hold_by_key(self, key: str) -> Hold | None: ...
+    async def resolve_hold(self, hold_id: int, status: HoldStatus, *, at: datetime) -> bool:
+        """Pending -> posted/voided, guarded: True for exactly one caller."""
+        ...
+
+
+class RecognitionRepository(Protocol):
+    async def by_key(self, key: str) -> Recognition | None: ...
+    async def add(self, recognition: Recognition) -> Recognition:
+        """Store it (its id is ignored) and return it with the stored id."""
+        ...
+    async def mark_revoked(self, recognition_id: int, *, at: datetime) -> bool:
+        """Guarded: True for exactly one caller."""
+        ...
+    async def history(self, person_id: int, *, limit: int) -> list[Recognition]: ...
+
+
+class StatsRepository(Protocol):
+    async def add(self, deltas: list[StatDelta]) -> None: ...
+    async def lifetime_received(self, person_id: int) -> int: ...
+    async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]: ...
+
+
+class DailyGivingRepository(Protocol):
+    async def consume(self, person_id: int, day: str, amount: int, *, limit: int) -> bool:
+        """Add `amount` to the person's giving on `day` unless that exceeds `limit`."""
+        ...
+    async def given_on(self, person_id: int, day: str) -> int: ...
+    async def release(self, person_id: int, day: str, amount: int) -> None: ...
+
+
+class ConfigRepository(Protocol):
+    async def load(self) -> OrgConfig: ...
+    async def save_policy(self, policy: GivingPolicy) -> None: ...
+    async def put_value(self, value: CompanyValue) -> None: ...
+    async def put_tier(self, tier: Tier) -> None: ...
+    async def put_rule(self, rule: AllowanceRule) -> None: ...
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction. Events collected here are dispatched by the bus after commit."""
+
+    people: PeopleRepository
+    ledger: Ledger
+    recognitions: RecognitionRepository
+    stats: StatsRepository
+    giving: DailyGivingRepository
+    config: ConfigRepository
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def __aenter__(self) -> Self:
+        await self.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    @abc.abstractmethod
+    async def begin(self) -> None: ...
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None:
+        """Undo anything not committed; a no-op after commit."""
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...
+
+
+Subscriber = Callable[[Event], Awaitable[None]]

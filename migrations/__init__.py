@@ -1,0 +1,1 @@
+"""Alembic migrations; `laurel db upgrade` runs them (see adapters/persistence/migrate.py)."""

@@ -1,0 +1,352 @@
+"""In-memory implementations of the core's ports, faithful to their guarded semantics.
+
+A FakeStore is the "database"; each FakeUnitOfWork takes its lock for the whole
+transaction (like SQLite's BEGIN IMMEDIATE), works on the live state, and restores
+a snapshot on rollback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from core.errors import InsufficientFunds
+from core.events import Event
+from core.ledger import (
+    ORGANISATION,
+    ORGANISATION_ACCOUNTS,
+    PERSONAL_ACCOUNTS,
+    AccountKind,
+    AccountRef,
+    Hold,
+    HoldStatus,
+    PostedTransfer,
+    TransferRequest,
+)
+from core.people import Identity, NewPerson, Person
+from core.policy import (
+    DEFAULT_TIERS,
+    AllowanceRule,
+    CompanyValue,
+    GivingPolicy,
+    OrgConfig,
+    Tier,
+)
+from core.ports import UnitOfWork
+from core.recognition import ALL_VALUES, Recognition, Standing, StatDelta, StatRole
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def set(self, when: datetime) -> None:
+        self.current = when.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class Account:
+    balance: int = 0
+    period_key: str | None = None
+    period_granted: int = 0
+
+
+@dataclass
+class State:
+    people: dict[int, Person] = field(default_factory=dict)
+    identities: dict[Identity, int] = field(default_factory=dict)
+    accounts: dict[AccountRef, Account] = field(default_factory=dict)
+    transfers: dict[str, PostedTransfer] = field(default_factory=dict)
+    holds: dict[int, Hold] = field(default_factory=dict)
+    recognitions: dict[int, Recognition] = field(default_factory=dict)
+    totals: dict[tuple[str, str, str, int], list[int]] = field(default_factory=dict)
+    daily: dict[tuple[int, str], int] = field(default_factory=dict)
+    policy: GivingPolicy = field(default_factory=GivingPolicy)
+    values: dict[str, CompanyValue] = field(default_factory=dict)
+    tiers: dict[str, Tier] = field(default_factory=lambda: {t.name: t for t in DEFAULT_TIERS})
+    rules: dict[tuple[str, str], AllowanceRule] = field(default_factory=dict)
+    next_id: int = 1
+
+    def __post_init__(self) -> None:
+        for kind in ORGANISATION_ACCOUNTS:
+            self.accounts.setdefault(AccountRef(kind, ORGANISATION), Account())
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.state = State()
+        self.lock = asyncio.Lock()
+        self.commits = 0
+
+
+class _Repo:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def s(self) -> State:
+        return self._uow.store.state
+
+
+class FakePeople(_Repo):
+    async def get(self, person_id: int) -> Person | None:
+        return self.s.people.get(person_id)
+
+    async def get_many(self, person_ids: list[int]) -> dict[int, Person]:
+        return {i: self.s.people[i] for i in person_ids if i in self.s.people}
+
+    async def by_email(self, email: str) -> Person | None:
+        wanted = email.strip().casefold()
+        return next((p for p in self.s.people.values() if p.email == wanted), None)
+
+    async def by_handle(self, handle: str) -> Person | None:
+        return next((p for p in self.s.people.values() if p.handle == handle.casefold()), None)
+
+    async def by_identity(self, identity: Identity) -> Person | None:
+        person_id = self.s.identities.get(identity)
+        return None if person_id is None else self.s.people.get(person_id)
+
+    async def add(self, person: NewPerson, *, handle: str, manager_id: int | None) -> Person:
+        if await self.by_email(person.email) or await self.by_handle(handle):
+            raise ValueError("unique constraint")
+        new = Person(
+            id=self.s.new_id(), email=person.email, display_name=person.display_name,
+            handle=handle, tz=person.tz, locale=person.locale, department=person.department,
+            manager_id=manager_id, hire_date=person.hire_date, birthday=person.birthday,
+            roles=person.roles, active=person.active, is_bot=person.is_bot,
+        )
+        self.s.people[new.id] = new
+        for kind in PERSONAL_ACCOUNTS:
+            self.s.accounts[AccountRef(kind, new.id)] = Account()
+        return new
+
+    async def set_locale(self, person_id: int, locale: str | None) -> None:
+        self.s.people[person_id] = replace(self.s.people[person_id], locale=locale)
+
+    async def link_identity(self, person_id: int, identity: Identity) -> None:
+        self.s.identities[identity] = person_id
+
+    async def direct_report_count(self, manager_id: int) -> int:
+        return sum(1 for p in self.s.people.values() if p.manager_id == manager_id and p.active)
+
+    async def active_ids(self) -> list[int]:
+        return sorted(i for i, p in self.s.people.items() if p.active)
+
+    async def count(self) -> int:
+        return len(self.s.people)
+
+    def update(self, person: Person) -> None:
+        """Test helper: change a person in place (the directory sync will do this later)."""
+        self.s.people[person.id] = person
+
+
+class FakeLedger(_Repo):
+    async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
+        if request.key in self.s.transfers:
+            return replace(self.s.transfers[request.key], replayed=True)
+        legs = request.ordered_legs()
+        for leg in legs:
+            account = self.s.accounts[leg.account]
+            if leg.amount < 0 and not leg.account.may_go_negative and account.balance < -leg.amount:
+                raise InsufficientFunds(leg.account)  # the unit of work rolls the rest back
+            account.balance += leg.amount
+        posted = PostedTransfer(id=len(self.s.transfers) + 1, key=request.key, kind=request.kind,
+                                legs=legs, created_at=at)
+        self.s.transfers[request.key] = posted
+        return posted
+
+    async def find(self, key: str) -> PostedTransfer | None:
+        return self.s.transfers.get(key)
+
+    async def balance(self, account: AccountRef) -> int:
+        found = self.s.accounts.get(account)
+        return found.balance if found else 0
+
+    async def balances(self, owner: int) -> dict[AccountKind, int]:
+        return {ref.kind: a.balance for ref, a in self.s.accounts.items() if ref.owner == owner}
+
+    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
+        found = self.s.accounts.get(AccountRef(AccountKind.ALLOWANCE, person_id))
+        return (found.period_key, found.period_granted) if found else (None, 0)
+
+    async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
+        account = self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)]
+        if account.period_key is not None and account.period_key >= period_key:
+            return False
+        account.period_key, account.period_granted = period_key, granted
+        return True
+
+    async def add_granted(self, person_id: int, amount: int) -> None:
+        self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)].period_granted += amount
+
+    async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
+        hold = Hold(id=self.s.new_id(), key=key, person_id=person_id, amount=amount,
+                    status=HoldStatus.PENDING, created_at=at)
+        self.s.holds[hold.id] = hold
+        return hold
+
+    async def get_hold(self, hold_id: int) -> Hold | None:
+        return self.s.holds.get(hold_id)
+
+    async def hold_by_key(self, key: str) -> Hold | None:
+        return next((h for h in self.s.holds.values() if h.key == key), None)
+
+    async def resolve_hold(self, hold_id: int, status: HoldStatus, *, at: datetime) -> bool:
+        hold = self.s.holds.get(hold_id)
+        if hold is None or hold.status is not HoldStatus.PENDING:
+            return False
+        self.s.holds[hold_id] = replace(hold, status=status, resolved_at=at)
+        return True
+
+
+class FakeRecognitions(_Repo):
+    async def by_key(self, key: str) -> Recognition | None:
+        return next((r for r in self.s.recognitions.values() if r.key == key), None)
+
+    async def add(self, recognition: Recognition) -> Recognition:
+        if await self.by_key(recognition.key):
+            raise ValueError("unique constraint")
+        stored = replace(recognition, id=self.s.new_id())
+        self.s.recognitions[stored.id] = stored
+        return stored
+
+    async def mark_revoked(self, recognition_id: int, *, at: datetime) -> bool:
+        found = self.s.recognitions.get(recognition_id)
+        if found is None or found.revoked_at is not None:
+            return False
+        self.s.recognitions[recognition_id] = replace(found, revoked_at=at)
+        return True
+
+    async def history(self, person_id: int, *, limit: int) -> list[Recognition]:
+        mine = [r for r in self.s.recognitions.values()
+                if r.giver_id == person_id or person_id in r.receiver_ids]
+        return sorted(mine, key=lambda r: r.id, reverse=True)[:limit]
+
+
+class FakeStats(_Repo):
+    async def add(self, deltas: list[StatDelta]) -> None:
+        for d in deltas:
+            row = self.s.totals.setdefault((d.role.value, d.bucket, d.value, d.person_id), [0, 0])
+            row[0] += d.points
+            row[1] += d.count
+
+    async def lifetime_received(self, person_id: int) -> int:
+        return self.s.totals.get((StatRole.RECEIVED.value, "all", ALL_VALUES, person_id), [0])[0]
+
+    async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]:
+        rows = [Standing(person_id=k[3], points=v[0], count=v[1])
+                for k, v in self.s.totals.items()
+                if k[:3] == (role.value, bucket, value) and v[0] > 0]
+        return sorted(rows, key=lambda s: (-s.points, s.person_id))[:limit]
+
+
+class FakeDailyGiving(_Repo):
+    async def consume(self, person_id: int, day: str, amount: int, *, limit: int) -> bool:
+        given = self.s.daily.get((person_id, day), 0)
+        if given + amount > limit:
+            return False
+        self.s.daily[(person_id, day)] = given + amount
+        return True
+
+    async def given_on(self, person_id: int, day: str) -> int:
+        return self.s.daily.get((person_id, day), 0)
+
+    async def release(self, person_id: int, day: str, amount: int) -> None:
+        if (person_id, day) in self.s.daily:
+            self.s.daily[(person_id, day)] = max(0, self.s.daily[(person_id, day)] - amount)
+
+
+class FakeConfig(_Repo):
+    async def load(self) -> OrgConfig:
+        return OrgConfig(
+            policy=self.s.policy,
+            values=list(self.s.values.values()),
+            tiers=sorted(self.s.tiers.values(), key=lambda t: t.threshold),
+            rules=list(self.s.rules.values()),
+        )
+
+    async def save_policy(self, policy: GivingPolicy) -> None:
+        self.s.policy = policy
+
+    async def put_value(self, value: CompanyValue) -> None:
+        self.s.values[value.slug] = value
+
+    async def put_tier(self, tier: Tier) -> None:
+        self.s.tiers[tier.name] = tier
+
+    async def put_rule(self, rule: AllowanceRule) -> None:
+        self.s.rules[(rule.scope.value, rule.subject)] = rule
+
+
+class FakeUnitOfWork(UnitOfWork):
+    def __init__(self, store: FakeStore) -> None:
+        super().__init__()
+        self.store = store
+        self._snapshot: State | None = None
+        self.people = FakePeople(self)
+        self.ledger = FakeLedger(self)
+        self.recognitions = FakeRecognitions(self)
+        self.stats = FakeStats(self)
+        self.giving = FakeDailyGiving(self)
+        self.config = FakeConfig(self)
+
+    async def begin(self) -> None:
+        await self.store.lock.acquire()
+        self._snapshot = copy.deepcopy(self.store.state)
+
+    async def commit(self) -> None:
+        self._snapshot = None
+        self.store.commits += 1
+        self.store.lock.release()
+
+    async def rollback(self) -> None:
+        if self._snapshot is not None:
+            self.store.state = self._snapshot
+            self._snapshot = None
+            self.store.lock.release()
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, store: FakeStore | None = None) -> None:
+        self.store = store or FakeStore()
+
+    def __call__(self, *, readonly: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+
+class FakeNotifier:
+    """Records every event the bus dispatches after commit."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def all_balances(state: State) -> dict[AccountRef, int]:
+    return {ref: a.balance for ref, a in state.accounts.items()}
+
+
+def entry_sums(state: State) -> dict[AccountRef, int]:
+    sums: dict[AccountRef, int] = {}
+    for posted in state.transfers.values():
+        for leg in posted.legs:
+            sums[leg.account] = sums.get(leg.account, 0) + leg.amount
+    return sums
+
