@@ -27,7 +27,9 @@ class App:
         await self.engine.dispose()
 
 
-async def bootstrap(settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True) -> App:
+async def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True
+) -> App:
     engine = create_engine(settings.database_url)
     if migrate_db:
         await migrate.upgrade(engine)

@@ -51,8 +51,9 @@ def main() -> None:
 
 @main.command()
 @click.option("--as", "as_email", metavar="EMAIL", help="Act as this person.")
-@click.option("--demo", "demo_mode", is_flag=True,
-              help="Seed a demo organisation when the database is empty.")
+@click.option(
+    "--demo", "demo_mode", is_flag=True, help="Seed a demo organisation when the database is empty."
+)
 def chat(as_email: str | None, demo_mode: bool) -> None:
     """Chat with laurel in the terminal (typed, or lines piped on stdin)."""
     settings = _settings()
@@ -60,16 +61,26 @@ def chat(as_email: str | None, demo_mode: bool) -> None:
     _run(lambda: _chat(settings, console, as_email, demo_mode))
 
 
-async def _chat(settings: Settings, console: Console, as_email: str | None, demo_mode: bool) -> None:
+async def _chat(
+    settings: Settings, console: Console, as_email: str | None, demo_mode: bool
+) -> None:
     app = await bootstrap(settings)
     try:
         notifier = ConsoleNotifier(app.uow)
-        session = ConsoleSession(bus=app.bus, uow=app.uow, notifier=notifier, console=console,
-                                 default_language=settings.locale)
+        session = ConsoleSession(
+            bus=app.bus,
+            uow=app.uow,
+            notifier=notifier,
+            console=console,
+            default_language=settings.locale,
+        )
         if demo_mode and await demo.seed_demo(app.bus, app.uow):
             render = session.renderer(None)
-            console.print(render(text(MsgId.DEMO_SEEDED, people=len(demo.PEOPLE),
-                                      departments=demo.DEPARTMENTS)))
+            console.print(
+                render(
+                    text(MsgId.DEMO_SEEDED, people=len(demo.PEOPLE), departments=demo.DEPARTMENTS)
+                )
+            )
         app.bus.subscribe(KudosGiven, notifier)  # after seeding: its gifts are not news
         app.bus.subscribe(TierReached, notifier)
         email = as_email or (demo.email(demo.PEOPLE[1][0]) if demo_mode else None)

@@ -43,6 +43,5 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        field = Settings.model_fields[str(first["loc"][0])] if first["loc"] else None
-        name = (field.alias if field and field.alias else str(first["loc"][0])) if first["loc"] else ""
-        raise ConfigurationError(f"{name}: {first['msg']}") from None
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise ConfigurationError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None

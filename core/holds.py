@@ -15,8 +15,9 @@ from .ledger import Hold, HoldStatus, TransferKind, transfer
 from .ports import UnitOfWork
 
 
-async def place_hold(uow: UnitOfWork, *, key: str, person_id: int, amount: int,
-                     at: datetime) -> Hold:
+async def place_hold(
+    uow: UnitOfWork, *, key: str, person_id: int, amount: int, at: datetime
+) -> Hold:
     """Raises `InsufficientFunds` when the person's earned balance cannot cover it."""
     move = (ledger.earned(person_id), ledger.held(person_id), amount)
     posted = await uow.ledger.post(transfer(f"hold:{key}", TransferKind.HOLD, move), at=at)
@@ -35,11 +36,22 @@ async def resolve_hold(uow: UnitOfWork, hold_id: int, *, post: bool, at: datetim
         raise ResolvedHold(hold_id)
     source = ledger.held(hold.person_id)
     if post:
-        move = transfer(f"hold-post:{hold.key}", TransferKind.HOLD_POST,
-                        (source, ledger.REDEEMED, hold.amount))
+        move = transfer(
+            f"hold-post:{hold.key}", TransferKind.HOLD_POST, (source, ledger.REDEEMED, hold.amount)
+        )
     else:
-        move = transfer(f"hold-void:{hold.key}", TransferKind.HOLD_VOID,
-                        (source, ledger.earned(hold.person_id), hold.amount))
+        move = transfer(
+            f"hold-void:{hold.key}",
+            TransferKind.HOLD_VOID,
+            (source, ledger.earned(hold.person_id), hold.amount),
+        )
     await uow.ledger.post(move, at=at)
-    return Hold(id=hold.id, key=hold.key, person_id=hold.person_id, amount=hold.amount,
-                status=status, created_at=hold.created_at, resolved_at=at)
+    return Hold(
+        id=hold.id,
+        key=hold.key,
+        person_id=hold.person_id,
+        amount=hold.amount,
+        status=status,
+        created_at=hold.created_at,
+        resolved_at=at,
+    )

@@ -134,7 +134,9 @@ class Hold:
     resolved_at: datetime | None = None
 
 
-def transfer(key: str, kind: TransferKind, *moves: tuple[AccountRef, AccountRef, int]) -> TransferRequest:
+def transfer(
+    key: str, kind: TransferKind, *moves: tuple[AccountRef, AccountRef, int]
+) -> TransferRequest:
     """Build a transfer from (from, to, amount) moves, merging legs per account."""
     totals: dict[AccountRef, int] = {}
     for source, target, amount in moves:

@@ -66,10 +66,10 @@ def _most_specific(person: Person, rules: list[AllowanceRule]) -> AllowanceRule 
     for rule in rules:
         if rule.scope is RuleScope.PERSON and rule.subject == str(person.id):
             return rule
+    department = (person.department or "").casefold()
     for rule in rules:
-        if rule.scope is RuleScope.DEPARTMENT and person.department is not None:
-            if rule.subject.casefold() == person.department.casefold():
-                return rule
+        if rule.scope is RuleScope.DEPARTMENT and department == rule.subject.casefold():
+            return rule
     role_rules = [r for r in rules if r.scope is RuleScope.ROLE and r.subject in person.roles]
     return max(role_rules, key=lambda r: r.amount, default=None)
 

@@ -89,7 +89,9 @@ def sql_uow(sql_engine: AsyncEngine) -> UnitOfWorkFactory:
 
 
 @pytest.fixture(params=["fake", "sqlite", "pg"])
-async def any_uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+async def any_uow(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[UnitOfWorkFactory]:
     """The same test on the in-memory fakes and on both engines."""
     if request.param == "fake":
         yield FakeUnitOfWorkFactory()

@@ -122,10 +122,19 @@ class FakePeople(_Repo):
         if await self.by_email(person.email) or await self.by_handle(handle):
             raise ValueError("unique constraint")
         new = Person(
-            id=self.s.new_id(), email=person.email, display_name=person.display_name,
-            handle=handle, tz=person.tz, locale=person.locale, department=person.department,
-            manager_id=manager_id, hire_date=person.hire_date, birthday=person.birthday,
-            roles=person.roles, active=person.active, is_bot=person.is_bot,
+            id=self.s.new_id(),
+            email=person.email,
+            display_name=person.display_name,
+            handle=handle,
+            tz=person.tz,
+            locale=person.locale,
+            department=person.department,
+            manager_id=manager_id,
+            hire_date=person.hire_date,
+            birthday=person.birthday,
+            roles=person.roles,
+            active=person.active,
+            is_bot=person.is_bot,
         )
         self.s.people[new.id] = new
         for kind in PERSONAL_ACCOUNTS:
@@ -162,8 +171,13 @@ class FakeLedger(_Repo):
             if leg.amount < 0 and not leg.account.may_go_negative and account.balance < -leg.amount:
                 raise InsufficientFunds(leg.account)  # the unit of work rolls the rest back
             account.balance += leg.amount
-        posted = PostedTransfer(id=len(self.s.transfers) + 1, key=request.key, kind=request.kind,
-                                legs=legs, created_at=at)
+        posted = PostedTransfer(
+            id=len(self.s.transfers) + 1,
+            key=request.key,
+            kind=request.kind,
+            legs=legs,
+            created_at=at,
+        )
         self.s.transfers[request.key] = posted
         return posted
 
@@ -192,8 +206,14 @@ class FakeLedger(_Repo):
         self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)].period_granted += amount
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
-        hold = Hold(id=self.s.new_id(), key=key, person_id=person_id, amount=amount,
-                    status=HoldStatus.PENDING, created_at=at)
+        hold = Hold(
+            id=self.s.new_id(),
+            key=key,
+            person_id=person_id,
+            amount=amount,
+            status=HoldStatus.PENDING,
+            created_at=at,
+        )
         self.s.holds[hold.id] = hold
         return hold
 
@@ -230,8 +250,11 @@ class FakeRecognitions(_Repo):
         return True
 
     async def history(self, person_id: int, *, limit: int) -> list[Recognition]:
-        mine = [r for r in self.s.recognitions.values()
-                if r.giver_id == person_id or person_id in r.receiver_ids]
+        mine = [
+            r
+            for r in self.s.recognitions.values()
+            if r.giver_id == person_id or person_id in r.receiver_ids
+        ]
         return sorted(mine, key=lambda r: r.id, reverse=True)[:limit]
 
 
@@ -246,9 +269,11 @@ class FakeStats(_Repo):
         return self.s.totals.get((StatRole.RECEIVED.value, "all", ALL_VALUES, person_id), [0])[0]
 
     async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]:
-        rows = [Standing(person_id=k[3], points=v[0], count=v[1])
-                for k, v in self.s.totals.items()
-                if k[:3] == (role.value, bucket, value) and v[0] > 0]
+        rows = [
+            Standing(person_id=k[3], points=v[0], count=v[1])
+            for k, v in self.s.totals.items()
+            if k[:3] == (role.value, bucket, value) and v[0] > 0
+        ]
         return sorted(rows, key=lambda s: (-s.points, s.person_id))[:limit]
 
 
@@ -349,4 +374,3 @@ def entry_sums(state: State) -> dict[AccountRef, int]:
         for leg in posted.legs:
             sums[leg.account] = sums.get(leg.account, 0) + leg.amount
     return sums
-

@@ -38,27 +38,57 @@ class Harness:
         return policy
 
     async def values(self, *slugs: str) -> None:
-        await self.bus.handle(ConfigureOrganisation(
-            values=tuple(CompanyValue(slug=s, name=s.title()) for s in slugs)))
+        await self.bus.handle(
+            ConfigureOrganisation(values=tuple(CompanyValue(slug=s, name=s.title()) for s in slugs))
+        )
 
-    async def person(self, handle: str, *, tz: str = "UTC", manager: Person | None = None,
-                     roles: frozenset[Role] = frozenset({Role.EMPLOYEE}),
-                     department: str | None = None, active: bool = True,
-                     is_bot: bool = False) -> Person:
-        person: Person = await self.bus.handle(RegisterPerson(person=NewPerson(
-            email=f"{handle}@example.com", display_name=handle.title(), handle=handle, tz=tz,
-            manager_email=manager.email if manager else None, roles=roles,
-            department=department, active=active, is_bot=is_bot,
-        )))
+    async def person(
+        self,
+        handle: str,
+        *,
+        tz: str = "UTC",
+        manager: Person | None = None,
+        roles: frozenset[Role] = frozenset({Role.EMPLOYEE}),
+        department: str | None = None,
+        active: bool = True,
+        is_bot: bool = False,
+    ) -> Person:
+        person: Person = await self.bus.handle(
+            RegisterPerson(
+                person=NewPerson(
+                    email=f"{handle}@example.com",
+                    display_name=handle.title(),
+                    handle=handle,
+                    tz=tz,
+                    manager_email=manager.email if manager else None,
+                    roles=roles,
+                    department=department,
+                    active=active,
+                    is_bot=is_bot,
+                )
+            )
+        )
         return person
 
-    async def give(self, giver: Person, *receivers: Person, amount: int | None = 5,
-                   reason: str = "thanks for the help", values: tuple[str, ...] = (),
-                   key: str | None = None) -> KudosResult:
-        result: KudosResult = await self.bus.handle(GiveKudos(
-            giver_id=giver.id, receiver_ids=tuple(r.id for r in receivers), amount=amount,
-            reason=reason, values=values, idempotency_key=key,
-        ))
+    async def give(
+        self,
+        giver: Person,
+        *receivers: Person,
+        amount: int | None = 5,
+        reason: str = "thanks for the help",
+        values: tuple[str, ...] = (),
+        key: str | None = None,
+    ) -> KudosResult:
+        result: KudosResult = await self.bus.handle(
+            GiveKudos(
+                giver_id=giver.id,
+                receiver_ids=tuple(r.id for r in receivers),
+                amount=amount,
+                reason=reason,
+                values=values,
+                idempotency_key=key,
+            )
+        )
         return result
 
     async def revoke(self, key: str) -> RevokeResult:

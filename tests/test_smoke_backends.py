@@ -1,6 +1,6 @@
-from core.errors import InsufficientAllowance
-
 import pytest
+
+from core.errors import InsufficientAllowance
 
 from .harness import Harness
 

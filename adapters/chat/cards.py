@@ -65,14 +65,23 @@ def kudos_card(result: KudosResult) -> Card:
     lines = [text(key, points=points(r.amount), names=names(result.receivers))]
     if r.values:
         lines.append(text(MsgId.KUDOS_GIVEN_VALUES, values=Names(tuple(f"#{v}" for v in r.values))))
-    lines.append(text(MsgId.KUDOS_ALLOWANCE_LEFT, points=points(result.allowance.left),
-                      date=result.allowance.refreshes_on))
+    lines.append(
+        text(
+            MsgId.KUDOS_ALLOWANCE_LEFT,
+            points=points(result.allowance.left),
+            date=result.allowance.refreshes_on,
+        )
+    )
     return lines_card(*lines, tone=Tone.OK)
 
 
 def received_text(giver: Person, recognition: Recognition) -> Text:
-    return text(MsgId.KUDOS_RECEIVED, giver=giver.display_name,
-                points=points(recognition.amount), reason=recognition.reason)
+    return text(
+        MsgId.KUDOS_RECEIVED,
+        giver=giver.display_name,
+        points=points(recognition.amount),
+        reason=recognition.reason,
+    )
 
 
 def balance_card(view: BalanceView) -> Card:
@@ -84,13 +93,24 @@ def balance_card(view: BalanceView) -> Card:
     if view.held:
         lines.insert(1, text(MsgId.BALANCE_HELD, points=points(view.held)))
     if view.tier:
-        lines.append(text(MsgId.BALANCE_TIER, badge=view.tier.badge, tier=view.tier.name,
-                          points=points(view.lifetime)))
+        lines.append(
+            text(
+                MsgId.BALANCE_TIER,
+                badge=view.tier.badge,
+                tier=view.tier.name,
+                points=points(view.lifetime),
+            )
+        )
     else:
         lines.append(text(MsgId.BALANCE_NO_TIER, points=points(view.lifetime)))
     if view.next_tier:
-        lines.append(text(MsgId.BALANCE_NEXT_TIER, tier=view.next_tier.name,
-                          points=points(view.next_tier.threshold - view.lifetime)))
+        lines.append(
+            text(
+                MsgId.BALANCE_NEXT_TIER,
+                tier=view.next_tier.name,
+                points=points(view.next_tier.threshold - view.lifetime),
+            )
+        )
     else:
         lines.append(text(MsgId.BALANCE_TOP_TIER))
     title = text(MsgId.BALANCE_TITLE, name=view.person.display_name)
@@ -108,16 +128,27 @@ def _history_line(view: HistoryView, r: Recognition) -> Text:
     day = _local_date(r, view.person.tz)
     if r.giver_id == view.person.id:
         receivers = [view.people[i] for i in r.receiver_ids if i in view.people]
-        line = text(MsgId.HISTORY_GIVEN, date=day, names=names(receivers),
-                    points=points(r.total), reason=r.reason)
+        line = text(
+            MsgId.HISTORY_GIVEN,
+            date=day,
+            names=names(receivers),
+            points=points(r.total),
+            reason=r.reason,
+        )
     else:
         giver = view.people.get(r.giver_id)
-        line = text(MsgId.HISTORY_RECEIVED, date=day,
-                    giver=giver.display_name if giver else "?",
-                    points=points(r.amount), reason=r.reason)
+        line = text(
+            MsgId.HISTORY_RECEIVED,
+            date=day,
+            giver=giver.display_name if giver else "?",
+            points=points(r.amount),
+            reason=r.reason,
+        )
     if r.revoked_at is None:
         return line
-    return Text(MsgId.HISTORY_REVOKED_LINE, {"line": line, "mark": text(MsgId.HISTORY_REVOKED_MARK)})
+    return Text(
+        MsgId.HISTORY_REVOKED_LINE, {"line": line, "mark": text(MsgId.HISTORY_REVOKED_MARK)}
+    )
 
 
 def _local_date(r: Recognition, tz: str) -> date:
@@ -125,8 +156,10 @@ def _local_date(r: Recognition, tz: str) -> date:
 
 
 _WINDOW_NAMES = {
-    Window.WEEK: MsgId.WINDOW_WEEK, Window.MONTH: MsgId.WINDOW_MONTH,
-    Window.QUARTER: MsgId.WINDOW_QUARTER, Window.YEAR: MsgId.WINDOW_YEAR,
+    Window.WEEK: MsgId.WINDOW_WEEK,
+    Window.MONTH: MsgId.WINDOW_MONTH,
+    Window.QUARTER: MsgId.WINDOW_QUARTER,
+    Window.YEAR: MsgId.WINDOW_YEAR,
     Window.ALL: MsgId.WINDOW_ALL,
 }
 
@@ -136,8 +169,10 @@ def leaderboard_card(view: LeaderboardView) -> Card:
     sections = []
     if view.value is not None:
         sections.append(Section([text(MsgId.LEADERBOARD_VALUE, value=f"#{view.value.slug}")]))
-    for heading, ranked in ((MsgId.LEADERBOARD_RECEIVERS, view.receivers),
-                            (MsgId.LEADERBOARD_GIVERS, view.givers)):
+    for heading, ranked in (
+        (MsgId.LEADERBOARD_RECEIVERS, view.receivers),
+        (MsgId.LEADERBOARD_GIVERS, view.givers),
+    ):
         lines = _ranking(ranked) or [text(MsgId.LEADERBOARD_EMPTY)]
         sections.append(Section(lines, heading=text(heading)))
     return Card(sections, title=title, badge="🏆")
@@ -145,8 +180,13 @@ def leaderboard_card(view: LeaderboardView) -> Card:
 
 def _ranking(ranked: list[Ranked]) -> list[Text]:
     return [
-        text(MsgId.LEADERBOARD_LINE, rank=i, name=r.person.display_name,
-             points=points(r.standing.points), kudos=Text(MsgId.KUDOS_COUNT, {}, r.standing.count))
+        text(
+            MsgId.LEADERBOARD_LINE,
+            rank=i,
+            name=r.person.display_name,
+            points=points(r.standing.points),
+            kudos=Text(MsgId.KUDOS_COUNT, {}, r.standing.count),
+        )
         for i, r in enumerate(ranked, start=1)
     ]
 
@@ -161,8 +201,15 @@ def values_card(view: ValuesView) -> Card:
     return lines_card(*lines, title=title)
 
 
-HELP_LINES = (MsgId.HELP_KUDOS, MsgId.HELP_BALANCE, MsgId.HELP_HISTORY, MsgId.HELP_LEADERBOARD,
-              MsgId.HELP_VALUES, MsgId.HELP_LANG, MsgId.HELP_HELP)
+HELP_LINES = (
+    MsgId.HELP_KUDOS,
+    MsgId.HELP_BALANCE,
+    MsgId.HELP_HISTORY,
+    MsgId.HELP_LEADERBOARD,
+    MsgId.HELP_VALUES,
+    MsgId.HELP_LANG,
+    MsgId.HELP_HELP,
+)
 
 
 def help_card(*extra: MsgId) -> Card:

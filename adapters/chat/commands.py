@@ -40,8 +40,9 @@ class ChatCommands:
     ) -> Card:
         """Never raises for a person's mistake or a store hiccup: every outcome is a card."""
         try:
-            return await self._answer(actor, request, resolve, source, idempotency_key,
-                                      context or {})
+            return await self._answer(
+                actor, request, resolve, source, idempotency_key, context or {}
+            )
         except DomainError as error:
             return cards.error_card(error)
         except TransientStoreError:
@@ -63,11 +64,18 @@ class ChatCommands:
                 if not request.mentions:
                     raise NoReceivers()
                 receivers = [await resolve(m) for m in request.mentions]
-                result = await bus.handle(GiveKudos(
-                    giver_id=actor.id, receiver_ids=tuple(p.id for p in receivers),
-                    amount=request.amount, reason=request.reason, values=request.values,
-                    source=source, idempotency_key=key, context=context,
-                ))
+                result = await bus.handle(
+                    GiveKudos(
+                        giver_id=actor.id,
+                        receiver_ids=tuple(p.id for p in receivers),
+                        amount=request.amount,
+                        reason=request.reason,
+                        values=request.values,
+                        source=source,
+                        idempotency_key=key,
+                        context=context,
+                    )
+                )
                 return cards.kudos_card(result)
             case Balance():
                 return cards.balance_card(await bus.handle(GetBalance(person_id=actor.id)))

@@ -16,8 +16,10 @@ from core.periods import Window
 
 CONSOLE_MENTION = re.compile(r"@[\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?")
 _AMOUNT = re.compile(r"\+(\S+)")
-_VALUE = re.compile(r"#([\w-]+)")
-_TRAILING_VALUES = re.compile(r"(?:\s*#[\w-]+)+\s*$")
+# A value tag is a hashtag that is not just a number: "#ownership" is a value, "#123" an issue.
+_TAG = r"#((?!\d+(?![\w-]))[\w-]+)"
+_VALUE = re.compile(_TAG)
+_TRAILING_VALUES = re.compile(rf"(?:\s*{_TAG})+\s*$")
 
 
 class ChatRequest:
@@ -107,8 +109,12 @@ class UnknownWindow(DomainError):
 
 
 _SIMPLE: dict[str, ChatRequest] = {
-    "balance": Balance(), "history": History(), "values": Values(), "help": Help(),
-    "quit": Quit(), "exit": Quit(),
+    "balance": Balance(),
+    "history": History(),
+    "values": Values(),
+    "help": Help(),
+    "quit": Quit(),
+    "exit": Quit(),
 }
 
 
@@ -145,10 +151,10 @@ def parse_give(text: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> Give:
             if not found or amount is not None:
                 break
             amount = _amount(found.group(1))
-        rest = rest[found.end():].lstrip(" ,")
+        rest = rest[found.end() :].lstrip(" ,")
     if amount is None and (later := re.search(r"(?:^|\s)\+(\S+)", rest)):
         amount = _amount(later.group(1))
-        rest = (rest[: later.start()] + rest[later.end():]).strip()
+        rest = (rest[: later.start()] + rest[later.end() :]).strip()
     values = tuple(dict.fromkeys(_VALUE.findall(rest)))
     reason = _TRAILING_VALUES.sub("", rest).strip()
     return Give(tuple(dict.fromkeys(mentions)), amount, reason, values)
@@ -171,4 +177,3 @@ def _leaderboard(rest: str) -> Leaderboard:
         except ValueError:
             raise UnknownWindow(word) from None
     return Leaderboard(window, value)
-

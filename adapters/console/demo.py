@@ -19,23 +19,76 @@ VALUES = (
 MANAGER = frozenset({Role.EMPLOYEE, Role.MANAGER})
 # (handle, name, department, manager handle, time zone, language, roles)
 PEOPLE: tuple[tuple[str, str, str, str | None, str, str | None, frozenset[Role]], ...] = (
-    ("maria", "Maria Rossi", "People", None, "Europe/Rome", "it",
-     frozenset({Role.EMPLOYEE, Role.MANAGER, Role.HR_ADMIN})),
+    (
+        "maria",
+        "Maria Rossi",
+        "People",
+        None,
+        "Europe/Rome",
+        "it",
+        frozenset({Role.EMPLOYEE, Role.MANAGER, Role.HR_ADMIN}),
+    ),
     ("ana", "Ana Lima", "Engineering", "maria", "Europe/Lisbon", None, MANAGER),
     ("ben", "Ben Weber", "Engineering", "ana", "Europe/Berlin", "de", frozenset({Role.EMPLOYEE})),
-    ("chloe", "Chloé Martin", "Engineering", "ana", "Europe/Paris", "fr", frozenset({Role.EMPLOYEE})),
+    (
+        "chloe",
+        "Chloé Martin",
+        "Engineering",
+        "ana",
+        "Europe/Paris",
+        "fr",
+        frozenset({Role.EMPLOYEE}),
+    ),
     ("dev", "Dev Patel", "Engineering", "ana", "Asia/Kolkata", None, frozenset({Role.EMPLOYEE})),
-    ("emma", "Emma Clarke", "Engineering", "ana", "Pacific/Auckland", None, frozenset({Role.EMPLOYEE})),
+    (
+        "emma",
+        "Emma Clarke",
+        "Engineering",
+        "ana",
+        "Pacific/Auckland",
+        None,
+        frozenset({Role.EMPLOYEE}),
+    ),
     ("omar", "Omar Haddad", "Sales", "maria", "Asia/Dubai", "ar", MANAGER),
-    ("fatima", "Fatima Zahra", "Sales", "omar", "Africa/Casablanca", "ar", frozenset({Role.EMPLOYEE})),
+    (
+        "fatima",
+        "Fatima Zahra",
+        "Sales",
+        "omar",
+        "Africa/Casablanca",
+        "ar",
+        frozenset({Role.EMPLOYEE}),
+    ),
     ("giulia", "Giulia Bianchi", "Sales", "omar", "Europe/Rome", "it", frozenset({Role.EMPLOYEE})),
     ("hugo", "Hugo Dubois", "Sales", "omar", "Europe/Paris", "fr", frozenset({Role.EMPLOYEE})),
     ("ines", "Inès Moreau", "People", "maria", "Europe/Paris", "fr", MANAGER),
-    ("jonas", "Jonas Fischer", "People", "ines", "Europe/Berlin", "de",
-     frozenset({Role.EMPLOYEE, Role.HR_ADMIN})),
-    ("kim", "Kim Nguyen", "People", "ines", "America/Los_Angeles", None,
-     frozenset({Role.EMPLOYEE, Role.FINANCE})),
-    ("leo", "Leo Schmidt", "Engineering", "ana", "America/New_York", None, frozenset({Role.EMPLOYEE})),
+    (
+        "jonas",
+        "Jonas Fischer",
+        "People",
+        "ines",
+        "Europe/Berlin",
+        "de",
+        frozenset({Role.EMPLOYEE, Role.HR_ADMIN}),
+    ),
+    (
+        "kim",
+        "Kim Nguyen",
+        "People",
+        "ines",
+        "America/Los_Angeles",
+        None,
+        frozenset({Role.EMPLOYEE, Role.FINANCE}),
+    ),
+    (
+        "leo",
+        "Leo Schmidt",
+        "Engineering",
+        "ana",
+        "America/New_York",
+        None,
+        frozenset({Role.EMPLOYEE}),
+    ),
 )
 
 # (giver, receivers, amount, reason) — so leaderboards and history are not empty
@@ -59,22 +112,41 @@ async def seed_demo(bus: MessageBus, uow: UnitOfWorkFactory) -> bool:
     async with uow(readonly=True) as unit:
         if await unit.people.count():
             return False
-    await bus.handle(ConfigureOrganisation(
-        values=tuple(CompanyValue(slug=slug, name=name) for slug, name in VALUES),
-    ))
+    await bus.handle(
+        ConfigureOrganisation(
+            values=tuple(CompanyValue(slug=slug, name=name) for slug, name in VALUES),
+        )
+    )
     ids: dict[str, int] = {}
     for handle, name, department, manager, tz, language, roles in PEOPLE:
-        person = await bus.handle(RegisterPerson(person=NewPerson(
-            email=email(handle), display_name=name, handle=handle, tz=tz, locale=language,
-            department=department, manager_email=email(manager) if manager else None, roles=roles,
-        )))
+        person = await bus.handle(
+            RegisterPerson(
+                person=NewPerson(
+                    email=email(handle),
+                    display_name=name,
+                    handle=handle,
+                    tz=tz,
+                    locale=language,
+                    department=department,
+                    manager_email=email(manager) if manager else None,
+                    roles=roles,
+                )
+            )
+        )
         ids[handle] = person.id
     for n, (giver, receivers, amount, reason) in enumerate(GIFTS):
         words = reason.split(" #")
-        await bus.handle(GiveKudos(
-            giver_id=ids[giver], receiver_ids=tuple(ids[r] for r in receivers), amount=amount,
-            reason=words[0], values=tuple(words[1:]), source="demo", idempotency_key=f"demo:{n}",
-        ))
+        await bus.handle(
+            GiveKudos(
+                giver_id=ids[giver],
+                receiver_ids=tuple(ids[r] for r in receivers),
+                amount=amount,
+                reason=words[0],
+                values=tuple(words[1:]),
+                source="demo",
+                idempotency_key=f"demo:{n}",
+            )
+        )
     return True
 
 

@@ -28,8 +28,15 @@ class ConsoleNotifier:
             elif isinstance(event, TierReached):
                 person = await uow.people.get(event.person_id)
                 if person is not None:
-                    self._add(person, text(MsgId.TIER_REACHED, name=person.display_name,
-                                           tier=event.tier, badge=event.badge))
+                    self._add(
+                        person,
+                        text(
+                            MsgId.TIER_REACHED,
+                            name=person.display_name,
+                            tier=event.tier,
+                            badge=event.badge,
+                        ),
+                    )
 
     def _add(self, person: Person, message: Text) -> None:
         self.pending.append((person, message))

@@ -24,8 +24,15 @@ def draw(console: Console, card: Card, render: Renderer) -> None:
     title = None
     if card.title is not None:
         title = f"{card.badge} {render(card.title)}".strip()
-    console.print(Panel(Group(*parts), title=title, title_align="right" if render.rtl else "left",
-                        border_style=_BORDER[card.tone], expand=False))
+    console.print(
+        Panel(
+            Group(*parts),
+            title=title,
+            title_align="right" if render.rtl else "left",
+            border_style=_BORDER[card.tone],
+            expand=False,
+        )
+    )
 
 
 def notice(console: Console, line: str, render: Renderer) -> None:

@@ -82,8 +82,11 @@ class ConsoleSession:
         self._show(card)
         for person, message in self._notifier.take():
             render = self.renderer(person)
-            notice(self._console, render(text(MsgId.CONSOLE_NOTIFICATION,
-                                              name=person.display_name, message=message)), render)
+            notice(
+                self._console,
+                render(text(MsgId.CONSOLE_NOTIFICATION, name=person.display_name, message=message)),
+                render,
+            )
         return True
 
     async def _reload_actor(self) -> None:
@@ -94,7 +97,9 @@ class ConsoleSession:
     async def _resolve(self, mention: str) -> Person:
         name = mention.removeprefix("@")
         async with self._uow(readonly=True) as uow:
-            person = await (uow.people.by_email(name) if "@" in name else uow.people.by_handle(name))
+            person = await (
+                uow.people.by_email(name) if "@" in name else uow.people.by_handle(name)
+            )
         if person is None:
             raise UnknownPerson(mention)
         return person

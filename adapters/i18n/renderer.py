@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -70,7 +70,9 @@ class Renderer:
         if isinstance(value, int | float):
             return self._number(value)
         if isinstance(value, datetime):
-            return self._isolate(format_datetime(value, "short", tzinfo=self.tz, locale=self.locale))
+            return self._isolate(
+                format_datetime(value, "short", tzinfo=get_timezone(self.tz), locale=self.locale)
+            )
         if isinstance(value, date):
             return self._isolate(format_date(value, "medium", locale=self.locale))
         if isinstance(value, Names):

@@ -36,9 +36,11 @@ class SqlConfig:
         self._conn = conn
 
     async def load(self) -> OrgConfig:
-        stored = (await self._conn.execute(
-            sa.select(settings.c.value).where(settings.c.key == POLICY_KEY)
-        )).scalar()
+        stored = (
+            await self._conn.execute(
+                sa.select(settings.c.value).where(settings.c.key == POLICY_KEY)
+            )
+        ).scalar()
         values = await self._conn.execute(
             sa.select(company_values).order_by(company_values.c.position, company_values.c.slug)
         )
@@ -47,33 +49,55 @@ class SqlConfig:
         return OrgConfig(
             policy=policy_from_json(stored or {}),
             values=[CompanyValue(slug=v.slug, name=v.name, active=v.active) for v in values],
-            tiers=[Tier(name=t.name, threshold=t.threshold, badge=t.badge, perks=t.perks)
-                   for t in tier_rows],
-            rules=[AllowanceRule(scope=RuleScope(r.scope), subject=r.subject, amount=r.amount,
-                                 period=PeriodKind(r.period) if r.period else None)
-                   for r in rule_rows],
+            tiers=[
+                Tier(name=t.name, threshold=t.threshold, badge=t.badge, perks=t.perks)
+                for t in tier_rows
+            ],
+            rules=[
+                AllowanceRule(
+                    scope=RuleScope(r.scope),
+                    subject=r.subject,
+                    amount=r.amount,
+                    period=PeriodKind(r.period) if r.period else None,
+                )
+                for r in rule_rows
+            ],
         )
 
     async def save_policy(self, policy: GivingPolicy) -> None:
         await self._upsert(settings, ["key"], {"key": POLICY_KEY, "value": policy_to_json(policy)})
 
     async def put_value(self, value: CompanyValue) -> None:
-        position = (await self._conn.execute(
-            sa.select(sa.func.count()).select_from(company_values)
-        )).scalar_one()
+        position = (
+            await self._conn.execute(sa.select(sa.func.count()).select_from(company_values))
+        ).scalar_one()
         row = {"slug": value.slug, "name": value.name, "active": value.active}
         stmt = insert(self._conn, company_values).values(**row, position=position)
         await self._conn.execute(stmt.on_conflict_do_update(index_elements=["slug"], set_=row))
 
     async def put_tier(self, tier: Tier) -> None:
-        await self._upsert(tiers, ["name"], {"name": tier.name, "threshold": tier.threshold,
-                                             "badge": tier.badge, "perks": tier.perks})
+        await self._upsert(
+            tiers,
+            ["name"],
+            {
+                "name": tier.name,
+                "threshold": tier.threshold,
+                "badge": tier.badge,
+                "perks": tier.perks,
+            },
+        )
 
     async def put_rule(self, rule: AllowanceRule) -> None:
-        await self._upsert(allowance_rules, ["scope", "subject"], {
-            "scope": rule.scope.value, "subject": rule.subject, "amount": rule.amount,
-            "period": rule.period.value if rule.period else None,
-        })
+        await self._upsert(
+            allowance_rules,
+            ["scope", "subject"],
+            {
+                "scope": rule.scope.value,
+                "subject": rule.subject,
+                "amount": rule.amount,
+                "period": rule.period.value if rule.period else None,
+            },
+        )
 
     async def _upsert(self, table: sa.Table, keys: list[str], row: dict[str, Any]) -> None:
         stmt = insert(self._conn, table).values(**row)

@@ -35,6 +35,9 @@ class SqlDailyGiving:
             sa.update(daily_giving)
             .where(daily_giving.c.person_id == person_id)
             .where(daily_giving.c.day == day)
-            .values(points=sa.case((daily_giving.c.points > amount,
-                                    daily_giving.c.points - amount), else_=0))
+            .values(
+                points=sa.case(
+                    (daily_giving.c.points > amount, daily_giving.c.points - amount), else_=0
+                )
+            )
         )

@@ -47,13 +47,22 @@ class SqlLedger:
         legs = request.ordered_legs()
         for leg in legs:
             await self._apply(leg)
-        await self._conn.execute(sa.insert(entries), [
-            {"transfer_id": transfer_id, "account_kind": leg.account.kind.value,
-             "account_owner": leg.account.owner, "amount": leg.amount, "created_at": at}
-            for leg in legs
-        ])
-        return PostedTransfer(id=transfer_id, key=request.key, kind=request.kind, legs=legs,
-                              created_at=at)
+        await self._conn.execute(
+            sa.insert(entries),
+            [
+                {
+                    "transfer_id": transfer_id,
+                    "account_kind": leg.account.kind.value,
+                    "account_owner": leg.account.owner,
+                    "amount": leg.amount,
+                    "created_at": at,
+                }
+                for leg in legs
+            ],
+        )
+        return PostedTransfer(
+            id=transfer_id, key=request.key, kind=request.kind, legs=legs, created_at=at
+        )
 
     async def _apply(self, leg: Leg) -> None:
         stmt = (
@@ -71,18 +80,26 @@ class SqlLedger:
         raise InsufficientFunds(leg.account)
 
     async def find(self, key: str) -> PostedTransfer | None:
-        head = (await self._conn.execute(
-            sa.select(transfers).where(transfers.c.key == key)
-        )).mappings().first()
+        head = (
+            (await self._conn.execute(sa.select(transfers).where(transfers.c.key == key)))
+            .mappings()
+            .first()
+        )
         if head is None:
             return None
         rows = await self._conn.execute(
             sa.select(entries.c.account_kind, entries.c.account_owner, entries.c.amount)
-            .where(entries.c.transfer_id == head["id"]).order_by(entries.c.id)
+            .where(entries.c.transfer_id == head["id"])
+            .order_by(entries.c.id)
         )
         legs = tuple(Leg(AccountRef(AccountKind(k), o), a) for k, o, a in rows)
-        return PostedTransfer(id=head["id"], key=key, kind=TransferKind(head["kind"]), legs=legs,
-                              created_at=head["created_at"])
+        return PostedTransfer(
+            id=head["id"],
+            key=key,
+            kind=TransferKind(head["kind"]),
+            legs=legs,
+            created_at=head["created_at"],
+        )
 
     async def balance(self, account: AccountRef) -> int:
         found = await self._conn.execute(sa.select(accounts.c.balance).where(_account(account)))
@@ -95,10 +112,13 @@ class SqlLedger:
         return {AccountKind(kind): int(balance) for kind, balance in rows}
 
     async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
-        row = (await self._conn.execute(
-            sa.select(accounts.c.period_key, accounts.c.period_granted)
-            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
-        )).first()
+        row = (
+            await self._conn.execute(
+                sa.select(accounts.c.period_key, accounts.c.period_granted).where(
+                    _account(AccountRef(AccountKind.ALLOWANCE, person_id))
+                )
+            )
+        ).first()
         return (row[0], int(row[1])) if row else (None, 0)
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
@@ -119,12 +139,24 @@ class SqlLedger:
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         result = await self._conn.execute(
-            sa.insert(holds).values(key=key, person_id=person_id, amount=amount,
-                                    status=HoldStatus.PENDING.value, created_at=at)
+            sa.insert(holds)
+            .values(
+                key=key,
+                person_id=person_id,
+                amount=amount,
+                status=HoldStatus.PENDING.value,
+                created_at=at,
+            )
             .returning(holds.c.id)
         )
-        return Hold(id=int(result.scalar_one()), key=key, person_id=person_id, amount=amount,
-                    status=HoldStatus.PENDING, created_at=at)
+        return Hold(
+            id=int(result.scalar_one()),
+            key=key,
+            person_id=person_id,
+            amount=amount,
+            status=HoldStatus.PENDING,
+            created_at=at,
+        )
 
     async def get_hold(self, hold_id: int) -> Hold | None:
         return await self._hold(holds.c.id == hold_id)
@@ -136,9 +168,15 @@ class SqlLedger:
         row = (await self._conn.execute(sa.select(holds).where(where))).mappings().first()
         if row is None:
             return None
-        return Hold(id=row["id"], key=row["key"], person_id=row["person_id"],
-                    amount=row["amount"], status=HoldStatus(row["status"]),
-                    created_at=row["created_at"], resolved_at=row["resolved_at"])
+        return Hold(
+            id=row["id"],
+            key=row["key"],
+            person_id=row["person_id"],
+            amount=row["amount"],
+            status=HoldStatus(row["status"]),
+            created_at=row["created_at"],
+            resolved_at=row["resolved_at"],
+        )
 
     async def resolve_hold(self, hold_id: int, status: HoldStatus, *, at: datetime) -> bool:
         stmt = (

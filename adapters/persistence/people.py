@@ -44,10 +44,17 @@ class SqlPeople:
 
     async def add(self, person: NewPerson, *, handle: str, manager_id: int | None) -> Person:
         row = {
-            "email": person.email, "handle": handle, "display_name": person.display_name,
-            "tz": person.tz, "locale": person.locale, "department": person.department,
-            "manager_id": manager_id, "hire_date": person.hire_date,
-            "birthday": person.birthday, "active": person.active, "is_bot": person.is_bot,
+            "email": person.email,
+            "handle": handle,
+            "display_name": person.display_name,
+            "tz": person.tz,
+            "locale": person.locale,
+            "department": person.department,
+            "manager_id": manager_id,
+            "hire_date": person.hire_date,
+            "birthday": person.birthday,
+            "active": person.active,
+            "is_bot": person.is_bot,
             "created_at": datetime.now(UTC),
         }
         result = await self._conn.execute(sa.insert(people).values(row).returning(people.c.id))
@@ -71,13 +78,17 @@ class SqlPeople:
 
     async def link_identity(self, person_id: int, identity: Identity) -> None:
         stmt = insert(self._conn, identities).values(
-            platform=identity.platform, workspace=identity.workspace,
-            user_id=identity.user_id, person_id=person_id,
+            platform=identity.platform,
+            workspace=identity.workspace,
+            user_id=identity.user_id,
+            person_id=person_id,
         )
-        await self._conn.execute(stmt.on_conflict_do_update(
-            index_elements=["platform", "workspace", "user_id"],
-            set_={"person_id": person_id},
-        ))
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["platform", "workspace", "user_id"],
+                set_={"person_id": person_id},
+            )
+        )
 
     async def direct_report_count(self, manager_id: int) -> int:
         stmt = (
@@ -92,7 +103,9 @@ class SqlPeople:
         return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
 
     async def count(self) -> int:
-        return int((await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one())
+        return int(
+            (await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one()
+        )
 
     async def _load(self, where: sa.ColumnElement[bool]) -> dict[int, Person]:
         rows = (await self._conn.execute(sa.select(people).where(where))).mappings().all()
@@ -110,11 +123,19 @@ class SqlPeople:
 
 def _person(row: Any, roles: set[Role]) -> Person:
     return Person(
-        id=row["id"], email=row["email"], display_name=row["display_name"],
-        handle=row["handle"], tz=row["tz"], locale=row["locale"],
-        department=row["department"], manager_id=row["manager_id"],
-        hire_date=row["hire_date"], birthday=row["birthday"],
-        roles=frozenset(roles), active=row["active"], is_bot=row["is_bot"],
+        id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        handle=row["handle"],
+        tz=row["tz"],
+        locale=row["locale"],
+        department=row["department"],
+        manager_id=row["manager_id"],
+        hire_date=row["hire_date"],
+        birthday=row["birthday"],
+        roles=frozenset(roles),
+        active=row["active"],
+        is_bot=row["is_bot"],
     )
 
 

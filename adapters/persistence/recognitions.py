@@ -25,21 +25,40 @@ class SqlRecognitions:
     async def add(self, recognition: Recognition) -> Recognition:
         r = recognition
         result = await self._conn.execute(
-            sa.insert(recognitions).values(
-                key=r.key, giver_id=r.giver_id, amount=r.amount, reason=r.reason,
-                value_slugs=list(r.values), source=r.source, context=dict(r.context),
-                created_at=r.created_at, revoked_at=r.revoked_at,
-            ).returning(recognitions.c.id)
+            sa.insert(recognitions)
+            .values(
+                key=r.key,
+                giver_id=r.giver_id,
+                amount=r.amount,
+                reason=r.reason,
+                value_slugs=list(r.values),
+                source=r.source,
+                context=dict(r.context),
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+            )
+            .returning(recognitions.c.id)
         )
         new_id = int(result.scalar_one())
-        await self._conn.execute(sa.insert(receivers), [
-            {"recognition_id": new_id, "person_id": person_id, "position": position}
-            for position, person_id in enumerate(r.receiver_ids)
-        ])
+        await self._conn.execute(
+            sa.insert(receivers),
+            [
+                {"recognition_id": new_id, "person_id": person_id, "position": position}
+                for position, person_id in enumerate(r.receiver_ids)
+            ],
+        )
         return Recognition(
-            id=new_id, key=r.key, giver_id=r.giver_id, receiver_ids=r.receiver_ids,
-            amount=r.amount, reason=r.reason, values=r.values, source=r.source,
-            created_at=r.created_at, context=r.context, revoked_at=r.revoked_at,
+            id=new_id,
+            key=r.key,
+            giver_id=r.giver_id,
+            receiver_ids=r.receiver_ids,
+            amount=r.amount,
+            reason=r.reason,
+            values=r.values,
+            source=r.source,
+            created_at=r.created_at,
+            context=r.context,
+            revoked_at=r.revoked_at,
         )
 
     async def mark_revoked(self, recognition_id: int, *, at: Any) -> bool:
@@ -54,22 +73,33 @@ class SqlRecognitions:
     async def history(self, person_id: int, *, limit: int) -> list[Recognition]:
         # Two index range scans (given, received), each cut at `limit`, then merged.
         given = (
-            sa.select(recognitions.c.id.label("id")).where(recognitions.c.giver_id == person_id)
-            .order_by(recognitions.c.id.desc()).limit(limit).subquery()
+            sa.select(recognitions.c.id.label("id"))
+            .where(recognitions.c.giver_id == person_id)
+            .order_by(recognitions.c.id.desc())
+            .limit(limit)
+            .subquery()
         )
         received = (
             sa.select(receivers.c.recognition_id.label("id"))
             .where(receivers.c.person_id == person_id)
-            .order_by(receivers.c.recognition_id.desc()).limit(limit).subquery()
+            .order_by(receivers.c.recognition_id.desc())
+            .limit(limit)
+            .subquery()
         )
         ids = sa.union(sa.select(given.c.id), sa.select(received.c.id)).subquery()
         latest = sa.select(ids.c.id).order_by(ids.c.id.desc()).limit(limit)
         return await self._load(recognitions.c.id.in_(latest))
 
     async def _load(self, where: sa.ColumnElement[bool]) -> list[Recognition]:
-        rows = (await self._conn.execute(
-            sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())
-        )).mappings().all()
+        rows = (
+            (
+                await self._conn.execute(
+                    sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())
+                )
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             return []
         named: dict[int, list[int]] = defaultdict(list)
@@ -85,8 +115,15 @@ class SqlRecognitions:
 
 def _recognition(row: Any, receiver_ids: list[int]) -> Recognition:
     return Recognition(
-        id=row["id"], key=row["key"], giver_id=row["giver_id"],
-        receiver_ids=tuple(receiver_ids), amount=row["amount"], reason=row["reason"],
-        values=tuple(row["value_slugs"]), source=row["source"], created_at=row["created_at"],
-        context=row["context"], revoked_at=row["revoked_at"],
+        id=row["id"],
+        key=row["key"],
+        giver_id=row["giver_id"],
+        receiver_ids=tuple(receiver_ids),
+        amount=row["amount"],
+        reason=row["reason"],
+        values=tuple(row["value_slugs"]),
+        source=row["source"],
+        created_at=row["created_at"],
+        context=row["context"],
+        revoked_at=row["revoked_at"],
     )

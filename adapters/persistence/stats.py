@@ -18,16 +18,28 @@ class SqlStats:
     async def add(self, deltas: list[StatDelta]) -> None:
         if not deltas:
             return
-        stmt = insert(self._conn, totals).values([
-            {"role": d.role.value, "bucket": d.bucket, "value_slug": d.value,
-             "person_id": d.person_id, "points": d.points, "count": d.count}
-            for d in deltas
-        ])
-        await self._conn.execute(stmt.on_conflict_do_update(
-            index_elements=["role", "bucket", "value_slug", "person_id"],
-            set_={"points": totals.c.points + stmt.excluded.points,
-                  "count": totals.c.count + stmt.excluded.count},
-        ))
+        stmt = insert(self._conn, totals).values(
+            [
+                {
+                    "role": d.role.value,
+                    "bucket": d.bucket,
+                    "value_slug": d.value,
+                    "person_id": d.person_id,
+                    "points": d.points,
+                    "count": d.count,
+                }
+                for d in deltas
+            ]
+        )
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["role", "bucket", "value_slug", "person_id"],
+                set_={
+                    "points": totals.c.points + stmt.excluded.points,
+                    "count": totals.c.count + stmt.excluded.count,
+                },
+            )
+        )
 
     async def lifetime_received(self, person_id: int) -> int:
         found = await self._conn.execute(

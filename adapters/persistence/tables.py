@@ -42,7 +42,8 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
 
 
 people = sa.Table(
-    "people", metadata,
+    "people",
+    metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("handle", sa.String(100), nullable=False, unique=True),
@@ -59,13 +60,15 @@ people = sa.Table(
 )
 
 person_roles = sa.Table(
-    "person_roles", metadata,
+    "person_roles",
+    metadata,
     sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True),
     sa.Column("role", sa.String(32), primary_key=True),
 )
 
 identities = sa.Table(
-    "identities", metadata,
+    "identities",
+    metadata,
     sa.Column("platform", sa.String(32), primary_key=True),
     sa.Column("workspace", sa.String(128), primary_key=True),
     sa.Column("user_id", sa.String(128), primary_key=True),
@@ -73,7 +76,8 @@ identities = sa.Table(
 )
 
 accounts = sa.Table(
-    "accounts", metadata,
+    "accounts",
+    metadata,
     sa.Column("kind", sa.String(16), primary_key=True),
     sa.Column("owner", Id, primary_key=True),  # person id; 0 = the organisation
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
@@ -84,7 +88,8 @@ accounts = sa.Table(
 )
 
 transfers = sa.Table(
-    "transfers", metadata,
+    "transfers",
+    metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(255), nullable=False, unique=True),
     sa.Column("kind", sa.String(32), nullable=False),
@@ -93,7 +98,8 @@ transfers = sa.Table(
 )
 
 entries = sa.Table(
-    "entries", metadata,
+    "entries",
+    metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("transfer_id", Id, sa.ForeignKey("transfers.id"), nullable=False, index=True),
     sa.Column("account_kind", sa.String(16), nullable=False),
@@ -104,7 +110,8 @@ entries = sa.Table(
 )
 
 holds = sa.Table(
-    "holds", metadata,
+    "holds",
+    metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(255), nullable=False, unique=True),
     sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False, index=True),
@@ -115,7 +122,8 @@ holds = sa.Table(
 )
 
 recognitions = sa.Table(
-    "recognitions", metadata,
+    "recognitions",
+    metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(255), nullable=False, unique=True),
     sa.Column("giver_id", Id, sa.ForeignKey("people.id"), nullable=False),
@@ -130,7 +138,8 @@ recognitions = sa.Table(
 )
 
 recognition_receivers = sa.Table(
-    "recognition_receivers", metadata,
+    "recognition_receivers",
+    metadata,
     sa.Column("recognition_id", Id, sa.ForeignKey("recognitions.id"), primary_key=True),
     sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
@@ -138,7 +147,8 @@ recognition_receivers = sa.Table(
 )
 
 daily_giving = sa.Table(
-    "daily_giving", metadata,
+    "daily_giving",
+    metadata,
     sa.Column("person_id", Id, primary_key=True),
     sa.Column("day", sa.String(10), primary_key=True),  # ISO date in the giver's time zone
     sa.Column("points", sa.BigInteger, nullable=False),
@@ -146,7 +156,8 @@ daily_giving = sa.Table(
 
 # Pre-aggregated leaderboards: one row per (role, period bucket, value, person).
 totals = sa.Table(
-    "totals", metadata,
+    "totals",
+    metadata,
     sa.Column("role", sa.String(16), primary_key=True),
     sa.Column("bucket", sa.String(24), primary_key=True),
     sa.Column("value_slug", sa.String(64), primary_key=True),
@@ -157,13 +168,15 @@ totals = sa.Table(
 )
 
 settings = sa.Table(
-    "settings", metadata,
+    "settings",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
 
 company_values = sa.Table(
-    "company_values", metadata,
+    "company_values",
+    metadata,
     sa.Column("slug", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -171,7 +184,8 @@ company_values = sa.Table(
 )
 
 tiers = sa.Table(
-    "tiers", metadata,
+    "tiers",
+    metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("threshold", sa.BigInteger, nullable=False, unique=True),
     sa.Column("badge", sa.String(32), nullable=False, server_default=""),
@@ -179,7 +193,8 @@ tiers = sa.Table(
 )
 
 allowance_rules = sa.Table(
-    "allowance_rules", metadata,
+    "allowance_rules",
+    metadata,
     sa.Column("scope", sa.String(16), primary_key=True),
     sa.Column("subject", sa.String(200), primary_key=True),
     sa.Column("amount", sa.BigInteger, nullable=False),

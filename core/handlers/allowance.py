@@ -43,12 +43,18 @@ async def _lapse_and_grant(
     account = ledger.allowance(person_id)
     rest = await uow.ledger.balance(account)
     if rest and not config.policy.rollover:
-        lapse = transfer(f"allowance-lapse:{person_id}:{key}", TransferKind.ALLOWANCE_LAPSE,
-                         (account, ledger.ISSUANCE, rest))
+        lapse = transfer(
+            f"allowance-lapse:{person_id}:{key}",
+            TransferKind.ALLOWANCE_LAPSE,
+            (account, ledger.ISSUANCE, rest),
+        )
         await uow.ledger.post(lapse, at=now)
     if amount:
-        grant = transfer(f"allowance:{person_id}:{key}", TransferKind.ALLOWANCE_GRANT,
-                         (ledger.ISSUANCE, account, amount))
+        grant = transfer(
+            f"allowance:{person_id}:{key}",
+            TransferKind.ALLOWANCE_GRANT,
+            (ledger.ISSUANCE, account, amount),
+        )
         await uow.ledger.post(grant, at=now)
     uow.emit(AllowanceOpened(person_id=person_id, period_key=key, amount=amount))
 
@@ -67,7 +73,9 @@ async def current_allowance(
     return AllowanceState(period=period, total=due.amount, left=carried + due.amount)
 
 
-async def refresh_allowance(cmd: RefreshAllowance, uow: UnitOfWork, *, clock: Clock) -> AllowanceState:
+async def refresh_allowance(
+    cmd: RefreshAllowance, uow: UnitOfWork, *, clock: Clock
+) -> AllowanceState:
     person = await uow.people.get(cmd.person_id)
     if person is None:
         raise UnknownPerson(str(cmd.person_id))

@@ -62,16 +62,29 @@ async def give_kudos(cmd: GiveKudos, uow: UnitOfWork, *, clock: Clock) -> KudosR
             raise TransientStoreError(f"transfer {posted.key} without its recognition")
         return await _replay(uow, first, now)
     await _consume_daily(uow, giver, total, config, now)
-    recognition = await uow.recognitions.add(Recognition(
-        id=0, key=key, giver_id=giver.id, receiver_ids=tuple(r.id for r in receivers),
-        amount=amount, reason=reason, values=values, source=cmd.source,
-        created_at=now, context=dict(cmd.context),
-    ))
+    recognition = await uow.recognitions.add(
+        Recognition(
+            id=0,
+            key=key,
+            giver_id=giver.id,
+            receiver_ids=tuple(r.id for r in receivers),
+            amount=amount,
+            reason=reason,
+            values=values,
+            source=cmd.source,
+            created_at=now,
+            context=dict(cmd.context),
+        )
+    )
     await _count(uow, recognition, config, sign=1)
     await _announce_tiers(uow, recognition, config)
     uow.emit(KudosGiven(recognition=recognition))
-    return KudosResult(recognition=recognition, giver=giver, receivers=receivers,
-                       allowance=replace(state, left=state.left - total))
+    return KudosResult(
+        recognition=recognition,
+        giver=giver,
+        receivers=receivers,
+        allowance=replace(state, left=state.left - total),
+    )
 
 
 async def revoke_kudos(cmd: RevokeKudos, uow: UnitOfWork, *, clock: Clock) -> RevokeResult:
@@ -92,12 +105,13 @@ async def revoke_kudos(cmd: RevokeKudos, uow: UnitOfWork, *, clock: Clock) -> Re
     giver = await uow.people.get(recognition.giver_id)
     if giver is None:
         raise UnknownPerson(str(recognition.giver_id))
-    refund_to = await _refund_account(uow, giver, recognition, config)
+    refund_to = await _refund_account(uow, giver, recognition, config, now)
     moves = await _reversal_moves(uow, recognition, refund_to)
     if moves:  # empty when every point was already spent and none returns to an allowance
         try:
-            await uow.ledger.post(transfer(f"revoke:{recognition.key}",
-                                           TransferKind.KUDOS_REVERSAL, *moves), at=now)
+            await uow.ledger.post(
+                transfer(f"revoke:{recognition.key}", TransferKind.KUDOS_REVERSAL, *moves), at=now
+            )
         except InsufficientFunds:  # a receiver spent points between our read and the debit
             raise TransientStoreError("balance moved during reversal") from None
     day = local_day(recognition.created_at, giver.tz).isoformat()
@@ -171,18 +185,33 @@ async def _consume_daily(
         raise DailyLimitReached(limit=limit, left=max(0, limit - given))
 
 
-async def _count(uow: UnitOfWork, recognition: Recognition, config: OrgConfig, *, sign: int) -> None:
+async def _count(
+    uow: UnitOfWork, recognition: Recognition, config: OrgConfig, *, sign: int
+) -> None:
     """Update the pre-aggregated leaderboard buckets (organisation calendar)."""
     day = local_day(recognition.created_at, config.policy.timezone)
     deltas = []
     for bucket in all_bucket_keys(day):
         for value in (ALL_VALUES, *recognition.values):
-            deltas.append(StatDelta(role=StatRole.GIVEN, bucket=bucket, value=value,
-                                    person_id=recognition.giver_id,
-                                    points=sign * recognition.total, count=sign))
+            deltas.append(
+                StatDelta(
+                    role=StatRole.GIVEN,
+                    bucket=bucket,
+                    value=value,
+                    person_id=recognition.giver_id,
+                    points=sign * recognition.total,
+                    count=sign,
+                )
+            )
             deltas.extend(
-                StatDelta(role=StatRole.RECEIVED, bucket=bucket, value=value, person_id=r,
-                          points=sign * recognition.amount, count=sign)
+                StatDelta(
+                    role=StatRole.RECEIVED,
+                    bucket=bucket,
+                    value=value,
+                    person_id=r,
+                    points=sign * recognition.amount,
+                    count=sign,
+                )
                 for r in recognition.receiver_ids
             )
     await uow.stats.add(sorted(deltas))  # sorted: concurrent gifts lock buckets in one order
@@ -193,17 +222,22 @@ async def _announce_tiers(uow: UnitOfWork, recognition: Recognition, config: Org
         after = await uow.stats.lifetime_received(person_id)
         reached = tier_for(after, config.tiers)
         if reached is not None and reached != tier_for(after - recognition.amount, config.tiers):
-            uow.emit(TierReached(person_id=person_id, tier=reached.name, badge=reached.badge,
-                                 lifetime=after))
+            uow.emit(
+                TierReached(
+                    person_id=person_id, tier=reached.name, badge=reached.badge, lifetime=after
+                )
+            )
 
 
 async def _refund_account(
-    uow: UnitOfWork, giver: Person, recognition: Recognition, config: OrgConfig
+    uow: UnitOfWork, giver: Person, recognition: Recognition, config: OrgConfig, now: datetime
 ) -> AccountRef:
+    """The giver's allowance if the gift is from the period they are in now, else issuance."""
     due = await entitlement(uow, giver, config)
     gift_period = period_containing(local_day(recognition.created_at, giver.tz), due.period)
-    current_key, _ = await uow.ledger.allowance_period(giver.id)
-    if current_key == gift_period.key:
+    current = period_containing(local_day(now, giver.tz), due.period)
+    opened_key, _ = await uow.ledger.allowance_period(giver.id)
+    if gift_period.key == current.key == opened_key:
         return ledger.allowance(giver.id)
     return ledger.ISSUANCE
 
@@ -226,7 +260,10 @@ async def _replay(uow: UnitOfWork, recognition: Recognition, now: datetime) -> K
     people = await uow.people.get_many([recognition.giver_id, *recognition.receiver_ids])
     giver = people[recognition.giver_id]
     state = await current_allowance(uow, giver, await uow.config.load(), now)
-    return KudosResult(recognition=recognition, giver=giver,
-                       receivers=tuple(people[r] for r in recognition.receiver_ids),
-                       allowance=state, replayed=True)
-
+    return KudosResult(
+        recognition=recognition,
+        giver=giver,
+        receivers=tuple(people[r] for r in recognition.receiver_ids),
+        allowance=state,
+        replayed=True,
+    )

@@ -52,7 +52,9 @@ async def set_locale(cmd: SetLocale, uow: UnitOfWork, *, clock: Clock) -> str:
     return code
 
 
-async def configure_organisation(cmd: ConfigureOrganisation, uow: UnitOfWork, *, clock: Clock) -> None:
+async def configure_organisation(
+    cmd: ConfigureOrganisation, uow: UnitOfWork, *, clock: Clock
+) -> None:
     if cmd.policy is not None:
         await uow.config.save_policy(cmd.policy)
     for value in cmd.values:

@@ -58,11 +58,19 @@ async def get_leaderboard(cmd: GetLeaderboard, uow: UnitOfWork, *, clock: Clock)
         period = period_containing(day, PeriodKind(cmd.window.value))
 
     def ranked(role: StatRole) -> list[Ranked]:
-        return [Ranked(person=people[s.person_id], standing=s) for s in tops[role]
-                if s.person_id in people]
+        return [
+            Ranked(person=people[s.person_id], standing=s)
+            for s in tops[role]
+            if s.person_id in people
+        ]
 
-    return LeaderboardView(window=cmd.window, value=value, period=period,
-                           receivers=ranked(StatRole.RECEIVED), givers=ranked(StatRole.GIVEN))
+    return LeaderboardView(
+        window=cmd.window,
+        value=value,
+        period=period,
+        receivers=ranked(StatRole.RECEIVED),
+        givers=ranked(StatRole.GIVEN),
+    )
 
 
 def _value(name: str | None, values: list[CompanyValue]) -> CompanyValue | None:
@@ -77,6 +85,6 @@ def _value(name: str | None, values: list[CompanyValue]) -> CompanyValue | None:
 
 async def list_values(cmd: ListValues, uow: UnitOfWork, *, clock: Clock) -> ValuesView:
     config = await uow.config.load()
-    return ValuesView(values=[v for v in config.values if v.active],
-                      required=config.policy.values_required)
-
+    return ValuesView(
+        values=[v for v in config.values if v.active], required=config.policy.values_required
+    )

@@ -22,8 +22,12 @@ When = sa.DateTime(timezone=True)
 
 # Frozen copies of the data this revision seeds; later code may change its own defaults.
 ORGANISATION_ACCOUNTS = ("issuance", "redeemed", "expired")
-DEFAULT_TIERS = (("Bronze", 50, "🥉"), ("Silver", 250, "🥈"), ("Gold", 1000, "🥇"),
-                 ("Platinum", 2500, "💎"))
+DEFAULT_TIERS = (
+    ("Bronze", 50, "🥉"),
+    ("Silver", 250, "🥈"),
+    ("Gold", 1000, "🥇"),
+    ("Platinum", 2500, "💎"),
+)
 
 
 def upgrade() -> None:
@@ -49,8 +53,12 @@ def upgrade() -> None:
     op.create_index("ix_people_manager_id", "people", ["manager_id"])
     op.create_table(
         "person_roles",
-        sa.Column("person_id", Id, sa.ForeignKey("people.id", name="fk_person_roles_person_id_people"),
-                  nullable=False),
+        sa.Column(
+            "person_id",
+            Id,
+            sa.ForeignKey("people.id", name="fk_person_roles_person_id_people"),
+            nullable=False,
+        ),
         sa.Column("role", sa.String(32), nullable=False),
         sa.PrimaryKeyConstraint("person_id", "role", name="pk_person_roles"),
     )
@@ -59,8 +67,12 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(32), nullable=False),
         sa.Column("workspace", sa.String(128), nullable=False),
         sa.Column("user_id", sa.String(128), nullable=False),
-        sa.Column("person_id", Id, sa.ForeignKey("people.id", name="fk_identities_person_id_people"),
-                  nullable=False),
+        sa.Column(
+            "person_id",
+            Id,
+            sa.ForeignKey("people.id", name="fk_identities_person_id_people"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("platform", "workspace", "user_id", name="pk_identities"),
     )
     op.create_index("ix_identities_person_id", "identities", ["person_id"])
@@ -77,13 +89,16 @@ def _ledger() -> None:
         sa.Column("balance", sa.BigInteger, server_default="0", nullable=False),
         sa.Column("period_key", sa.String(10)),
         sa.Column("period_granted", sa.BigInteger, server_default="0", nullable=False),
-        sa.CheckConstraint("balance >= 0 OR kind = 'issuance'",
-                           name="ck_accounts_no_negative_balance"),
+        sa.CheckConstraint(
+            "balance >= 0 OR kind = 'issuance'", name="ck_accounts_no_negative_balance"
+        ),
         sa.PrimaryKeyConstraint("kind", "owner", name="pk_accounts"),
     )
     assert accounts is not None
-    op.bulk_insert(accounts, [{"kind": k, "owner": 0, "balance": 0, "period_granted": 0}
-                              for k in ORGANISATION_ACCOUNTS])
+    op.bulk_insert(
+        accounts,
+        [{"kind": k, "owner": 0, "balance": 0, "period_granted": 0} for k in ORGANISATION_ACCOUNTS],
+    )
     op.create_table(
         "transfers",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -97,9 +112,12 @@ def _ledger() -> None:
     op.create_table(
         "entries",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
-        sa.Column("transfer_id", Id,
-                  sa.ForeignKey("transfers.id", name="fk_entries_transfer_id_transfers"),
-                  nullable=False),
+        sa.Column(
+            "transfer_id",
+            Id,
+            sa.ForeignKey("transfers.id", name="fk_entries_transfer_id_transfers"),
+            nullable=False,
+        ),
         sa.Column("account_kind", sa.String(16), nullable=False),
         sa.Column("account_owner", Id, nullable=False),
         sa.Column("amount", sa.BigInteger, nullable=False),
@@ -112,8 +130,12 @@ def _ledger() -> None:
         "holds",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("key", sa.String(255), nullable=False),
-        sa.Column("person_id", Id, sa.ForeignKey("people.id", name="fk_holds_person_id_people"),
-                  nullable=False),
+        sa.Column(
+            "person_id",
+            Id,
+            sa.ForeignKey("people.id", name="fk_holds_person_id_people"),
+            nullable=False,
+        ),
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", When, nullable=False),
@@ -129,8 +151,12 @@ def _recognitions() -> None:
         "recognitions",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("key", sa.String(255), nullable=False),
-        sa.Column("giver_id", Id, sa.ForeignKey("people.id", name="fk_recognitions_giver_id_people"),
-                  nullable=False),
+        sa.Column(
+            "giver_id",
+            Id,
+            sa.ForeignKey("people.id", name="fk_recognitions_giver_id_people"),
+            nullable=False,
+        ),
         sa.Column("amount", sa.Integer, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("value_slugs", sa.JSON, nullable=False),
@@ -144,18 +170,26 @@ def _recognitions() -> None:
     op.create_index("ix_recognitions_giver", "recognitions", ["giver_id", "id"])
     op.create_table(
         "recognition_receivers",
-        sa.Column("recognition_id", Id,
-                  sa.ForeignKey("recognitions.id",
-                                name="fk_recognition_receivers_recognition_id_recognitions"),
-                  nullable=False),
-        sa.Column("person_id", Id,
-                  sa.ForeignKey("people.id", name="fk_recognition_receivers_person_id_people"),
-                  nullable=False),
+        sa.Column(
+            "recognition_id",
+            Id,
+            sa.ForeignKey(
+                "recognitions.id", name="fk_recognition_receivers_recognition_id_recognitions"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id",
+            Id,
+            sa.ForeignKey("people.id", name="fk_recognition_receivers_person_id_people"),
+            nullable=False,
+        ),
         sa.Column("position", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("recognition_id", "person_id", name="pk_recognition_receivers"),
     )
-    op.create_index("ix_recognition_receivers_person", "recognition_receivers",
-                    ["person_id", "recognition_id"])
+    op.create_index(
+        "ix_recognition_receivers_person", "recognition_receivers", ["person_id", "recognition_id"]
+    )
     op.create_table(
         "daily_giving",
         sa.Column("person_id", Id, nullable=False),
@@ -201,8 +235,9 @@ def _configuration() -> None:
         sa.UniqueConstraint("threshold", name="uq_tiers_threshold"),
     )
     assert tiers is not None
-    op.bulk_insert(tiers, [{"name": n, "threshold": t, "badge": b, "perks": ""}
-                           for n, t, b in DEFAULT_TIERS])
+    op.bulk_insert(
+        tiers, [{"name": n, "threshold": t, "badge": b, "perks": ""} for n, t, b in DEFAULT_TIERS]
+    )
     op.create_table(
         "allowance_rules",
         sa.Column("scope", sa.String(16), nullable=False),
@@ -214,7 +249,21 @@ def _configuration() -> None:
 
 
 def downgrade() -> None:
-    for table in ("allowance_rules", "tiers", "company_values", "settings", "totals",
-                  "daily_giving", "recognition_receivers", "recognitions", "holds", "entries",
-                  "transfers", "accounts", "identities", "person_roles", "people"):
+    for table in (
+        "allowance_rules",
+        "tiers",
+        "company_values",
+        "settings",
+        "totals",
+        "daily_giving",
+        "recognition_receivers",
+        "recognitions",
+        "holds",
+        "entries",
+        "transfers",
+        "accounts",
+        "identities",
+        "person_roles",
+        "people",
+    ):
         op.drop_table(table)

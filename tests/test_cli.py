@@ -1,0 +1,58 @@
+"""The `laurel` command line: what it lists, and one clear line on bad configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LAUREL = str(Path(sys.executable).with_name("laurel"))
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(env)
+    return subprocess.run(
+        [LAUREL, *args], cwd=cwd, capture_output=True, text=True, env=environment, timeout=60
+    )
+
+
+def test_help_lists_the_commands_that_exist(tmp_path: Path) -> None:
+    done = run("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "chat" in done.stdout and "db" in done.stdout
+    db = run("db", "--help", cwd=tmp_path)
+    assert "upgrade" in db.stdout and "downgrade" in db.stdout
+
+
+def test_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
+    done = run("db", "upgrade", cwd=tmp_path, DATABASE_URL="mysql://nope")
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "Error: configuration: DATABASE_URL: use one of postgresql+asyncpg, "
+        "sqlite+aiosqlite, not mysql"
+    ]
+
+
+def test_bad_language_setting_is_refused(tmp_path: Path) -> None:
+    done = run("chat", cwd=tmp_path, LAUREL_LOCALE="xx")
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "LAUREL_LOCALE" in done.stderr
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    done = run(
+        "db", "upgrade", cwd=tmp_path, DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("Error: database:")
+
+
+def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    assert run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+    assert run("db", "downgrade", "base", cwd=tmp_path, DATABASE_URL=url).returncode == 0
+    assert run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).stdout.strip() == "database at head"
