@@ -94,4 +94,4 @@ class MessageBus:
                 try:
                     await subscriber(event)
                 except Exception:  # a failed notification must not undo a committed command
-                    log.exception("subscriber %r failed on %r", subscriber, event)
+                    log.exception("subscriber %r failed on %s", subscriber, type(event).__name__)

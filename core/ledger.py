@@ -62,6 +62,15 @@ REDEEMED = AccountRef(AccountKind.REDEEMED)
 EXPIRED = AccountRef(AccountKind.EXPIRED)
 
 
+@dataclass(frozen=True, slots=True)
+class AllowanceAccount:
+    """A person's allowance account: the period it is in, what that period granted, the rest."""
+
+    period_key: str | None
+    granted: int
+    balance: int
+
+
 class TransferKind(StrEnum):
     ALLOWANCE_GRANT = "allowance_grant"
     ALLOWANCE_LAPSE = "allowance_lapse"

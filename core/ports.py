@@ -15,7 +15,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from .events import Event
-from .ledger import AccountKind, AccountRef, Hold, HoldStatus, PostedTransfer, TransferRequest
+from .ledger import (
+    AccountKind,
+    AccountRef,
+    AllowanceAccount,
+    Hold,
+    HoldStatus,
+    PostedTransfer,
+    TransferRequest,
+)
 from .people import Identity, NewPerson, Person
 from .policy import AllowanceRule, CompanyValue, GivingPolicy, OrgConfig, Tier
 from .recognition import Recognition, Standing, StatDelta, StatRole
@@ -50,9 +58,7 @@ class Ledger(Protocol):
     async def find(self, key: str) -> PostedTransfer | None: ...
     async def balance(self, account: AccountRef) -> int: ...
     async def balances(self, owner: int) -> dict[AccountKind, int]: ...
-    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
-        """(period key, points granted in it) of the person's allowance account."""
-        ...
+    async def allowance_account(self, person_id: int) -> AllowanceAccount: ...
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         """Move the allowance account to a later period; False if it is there already."""

@@ -20,6 +20,7 @@ from core.ledger import (
     PERSONAL_ACCOUNTS,
     AccountKind,
     AccountRef,
+    AllowanceAccount,
     Hold,
     HoldStatus,
     PostedTransfer,
@@ -191,9 +192,11 @@ class FakeLedger(_Repo):
     async def balances(self, owner: int) -> dict[AccountKind, int]:
         return {ref.kind: a.balance for ref, a in self.s.accounts.items() if ref.owner == owner}
 
-    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
+    async def allowance_account(self, person_id: int) -> AllowanceAccount:
         found = self.s.accounts.get(AccountRef(AccountKind.ALLOWANCE, person_id))
-        return (found.period_key, found.period_granted) if found else (None, 0)
+        if found is None:
+            return AllowanceAccount(None, 0, 0)
+        return AllowanceAccount(found.period_key, found.period_granted, found.balance)
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         account = self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)]

@@ -38,3 +38,24 @@ async def test_upgrade_to_head_and_down_to_base(kind: str, tmp_path: Path) -> No
 
         await migrate.upgrade(engine)  # and up again: downgrade left nothing behind
         assert await migrate.current_revision(engine) == migrate.head_revision()
+
+
+async def test_a_config_change_in_one_process_reaches_another(tmp_path: Path) -> None:
+    """Each process caches the configuration by version; a write anywhere bumps it."""
+    from adapters.persistence.uow import SqlUnitOfWorkFactory
+    from core.policy import GivingPolicy
+
+    async with migrated_engine("sqlite", tmp_path) as engine:
+        one, two = SqlUnitOfWorkFactory(engine), SqlUnitOfWorkFactory(engine)
+        async with two(readonly=True) as uow:
+            assert (await uow.config.load()).policy.allowance == 100
+        async with one() as uow:
+            await uow.config.save_policy(GivingPolicy(allowance=150))
+            await uow.rollback()  # an abandoned change is never cached
+        async with two(readonly=True) as uow:
+            assert (await uow.config.load()).policy.allowance == 100
+        async with one() as uow:
+            await uow.config.save_policy(GivingPolicy(allowance=200))
+            await uow.commit()
+        async with two(readonly=True) as uow:
+            assert (await uow.config.load()).policy.allowance == 200

@@ -1,4 +1,10 @@
-"""The organisation's configuration: policy (one JSON row), values, tiers, allowance rules."""
+"""The organisation's configuration: policy (one JSON row), values, tiers, allowance rules.
+
+Every command reads the configuration, and it rarely changes, so each process keeps the
+last one it read, keyed by a version number that every write increments in the same
+transaction. A read costs one small query while nothing changed, and a change made by
+any replica is seen by the next command everywhere.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from core.periods import PeriodKind
 from core.policy import AllowanceRule, CompanyValue, GivingPolicy, OrgConfig, RuleScope, Tier
 
 from .dialect import insert
-from .tables import allowance_rules, company_values, settings, tiers
+from .tables import allowance_rules, company_values, config_version, settings, tiers
 
 POLICY_KEY = "policy"
 
@@ -31,11 +37,29 @@ def policy_to_json(policy: GivingPolicy) -> dict[str, Any]:
     return data
 
 
+@dataclasses.dataclass
+class ConfigCache:
+    version: int = -1
+    config: OrgConfig | None = None
+
+
 class SqlConfig:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, cache: ConfigCache) -> None:
         self._conn = conn
+        self._cache = cache
+        self._wrote = False  # this transaction's own, uncommitted changes are never cached
 
     async def load(self) -> OrgConfig:
+        version = (await self._conn.execute(sa.select(config_version.c.version))).scalar_one()
+        cache = self._cache
+        if cache.config is not None and cache.version == version and not self._wrote:
+            return cache.config
+        config = await self._read()
+        if not self._wrote:
+            self._cache.version, self._cache.config = version, config
+        return config
+
+    async def _read(self) -> OrgConfig:
         stored = (
             await self._conn.execute(
                 sa.select(settings.c.value).where(settings.c.key == POLICY_KEY)
@@ -68,6 +92,7 @@ class SqlConfig:
         await self._upsert(settings, ["key"], {"key": POLICY_KEY, "value": policy_to_json(policy)})
 
     async def put_value(self, value: CompanyValue) -> None:
+        await self._changing()
         position = (
             await self._conn.execute(sa.select(sa.func.count()).select_from(company_values))
         ).scalar_one()
@@ -100,5 +125,14 @@ class SqlConfig:
         )
 
     async def _upsert(self, table: sa.Table, keys: list[str], row: dict[str, Any]) -> None:
+        await self._changing()
         stmt = insert(self._conn, table).values(**row)
         await self._conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=row))
+
+    async def _changing(self) -> None:
+        """Bump the version once per transaction, so other processes reload."""
+        if not self._wrote:
+            await self._conn.execute(
+                sa.update(config_version).values(version=config_version.c.version + 1)
+            )
+            self._wrote = True

@@ -12,6 +12,7 @@ from core.errors import InsufficientFunds
 from core.ledger import (
     AccountKind,
     AccountRef,
+    AllowanceAccount,
     Hold,
     HoldStatus,
     Leg,
@@ -111,15 +112,17 @@ class SqlLedger:
         )
         return {AccountKind(kind): int(balance) for kind, balance in rows}
 
-    async def allowance_period(self, person_id: int) -> tuple[str | None, int]:
+    async def allowance_account(self, person_id: int) -> AllowanceAccount:
         row = (
             await self._conn.execute(
-                sa.select(accounts.c.period_key, accounts.c.period_granted).where(
-                    _account(AccountRef(AccountKind.ALLOWANCE, person_id))
-                )
+                sa.select(
+                    accounts.c.period_key, accounts.c.period_granted, accounts.c.balance
+                ).where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
             )
         ).first()
-        return (row[0], int(row[1])) if row else (None, 0)
+        if row is None:
+            return AllowanceAccount(None, 0, 0)
+        return AllowanceAccount(row.period_key, int(row.period_granted), int(row.balance))
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         stmt = (

@@ -174,6 +174,14 @@ settings = sa.Table(
     sa.Column("value", sa.JSON, nullable=False),
 )
 
+# One row: bumped by every configuration change, so processes know when to reload it.
+config_version = sa.Table(
+    "config_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 company_values = sa.Table(
     "company_values",
     metadata,

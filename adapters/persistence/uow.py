@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.errors import TransientStoreError
 from core.ports import UnitOfWork
 
-from .config import SqlConfig
+from .config import ConfigCache, SqlConfig
 from .engine import READONLY
 from .giving import SqlDailyGiving
 from .ledger import SqlLedger
@@ -32,9 +32,12 @@ def is_transient(error: BaseException) -> bool:
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: AsyncEngine, *, readonly: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, readonly: bool = False, cache: ConfigCache | None = None
+    ) -> None:
         super().__init__()
         self._engine = engine
+        self._cache = cache or ConfigCache()
         self._readonly = readonly
         self._conn: AsyncConnection | None = None
 
@@ -53,7 +56,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.recognitions = SqlRecognitions(conn)
         self.stats = SqlStats(conn)
         self.giving = SqlDailyGiving(conn)
-        self.config = SqlConfig(conn)
+        self.config = SqlConfig(conn, self._cache)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"
@@ -86,6 +89,7 @@ class SqlUnitOfWork(UnitOfWork):
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.config_cache = ConfigCache()  # shared by every unit of work of this process
 
     def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, readonly=readonly)
+        return SqlUnitOfWork(self.engine, readonly=readonly, cache=self.config_cache)

@@ -9,7 +9,7 @@ from ..clock import Clock
 from ..commands import RefreshAllowance, RefreshAllowances
 from ..errors import UnknownPerson
 from ..events import AllowanceOpened
-from ..ledger import TransferKind, transfer
+from ..ledger import AllowanceAccount, TransferKind, transfer
 from ..people import Person
 from ..periods import local_day, period_containing
 from ..policy import Allowance, OrgConfig, allowance_for
@@ -30,11 +30,17 @@ async def open_current_period(
     """Grant this period's allowance once (per person and period), lapsing the last one's rest."""
     due = await entitlement(uow, person, config)
     period = period_containing(local_day(now, person.tz), due.period)
-    if await uow.ledger.open_period(person.id, period.key, due.amount):
+    account = await uow.ledger.allowance_account(person.id)
+    if _is_behind(account, period.key) and await uow.ledger.open_period(
+        person.id, period.key, due.amount
+    ):
         await _lapse_and_grant(uow, person.id, period.key, due.amount, config, now)
-    _, granted = await uow.ledger.allowance_period(person.id)
-    left = await uow.ledger.balance(ledger.allowance(person.id))
-    return AllowanceState(period=period, total=granted, left=left)
+        account = await uow.ledger.allowance_account(person.id)
+    return AllowanceState(period=period, total=account.granted, left=account.balance)
+
+
+def _is_behind(account: AllowanceAccount, period_key: str) -> bool:
+    return account.period_key is None or account.period_key < period_key
 
 
 async def _lapse_and_grant(
@@ -65,11 +71,10 @@ async def current_allowance(
     """The allowance as it stands now, without writing: an unopened period shows its grant."""
     due = await entitlement(uow, person, config)
     period = period_containing(local_day(now, person.tz), due.period)
-    key, granted = await uow.ledger.allowance_period(person.id)
-    left = await uow.ledger.balance(ledger.allowance(person.id))
-    if key is not None and key >= period.key:
-        return AllowanceState(period=period, total=granted, left=left)
-    carried = left if config.policy.rollover else 0
+    account = await uow.ledger.allowance_account(person.id)
+    if not _is_behind(account, period.key):
+        return AllowanceState(period=period, total=account.granted, left=account.balance)
+    carried = account.balance if config.policy.rollover else 0
     return AllowanceState(period=period, total=due.amount, left=carried + due.amount)
 
 

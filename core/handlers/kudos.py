@@ -124,17 +124,17 @@ async def revoke_kudos(cmd: RevokeKudos, uow: UnitOfWork, *, clock: Clock) -> Re
 
 
 async def _people(uow: UnitOfWork, cmd: GiveKudos) -> tuple[Person, tuple[Person, ...]]:
-    giver = await uow.people.get(cmd.giver_id)
+    ids = list(dict.fromkeys(cmd.receiver_ids))  # the same person named twice counts once
+    found = await uow.people.get_many([cmd.giver_id, *ids])  # one read for everyone
+    giver = found.get(cmd.giver_id)
     if giver is None:
         raise UnknownPerson(str(cmd.giver_id))
     if not giver.active:
         raise GiverInactive()
-    ids = list(dict.fromkeys(cmd.receiver_ids))  # the same person named twice counts once
     if not ids:
         raise NoReceivers()
     if giver.id in ids:
         raise SelfKudos()
-    found = await uow.people.get_many(ids)
     receivers = []
     for person_id in ids:
         person = found.get(person_id)
@@ -236,8 +236,8 @@ async def _refund_account(
     due = await entitlement(uow, giver, config)
     gift_period = period_containing(local_day(recognition.created_at, giver.tz), due.period)
     current = period_containing(local_day(now, giver.tz), due.period)
-    opened_key, _ = await uow.ledger.allowance_period(giver.id)
-    if gift_period.key == current.key == opened_key:
+    opened = await uow.ledger.allowance_account(giver.id)
+    if gift_period.key == current.key == opened.period_key:
         return ledger.allowance(giver.id)
     return ledger.ISSUANCE
 

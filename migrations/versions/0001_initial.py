@@ -217,6 +217,14 @@ def _configuration() -> None:
         sa.Column("value", sa.JSON, nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_settings"),
     )
+    version = op.create_table(
+        "config_version",
+        sa.Column("id", sa.Integer, nullable=False),
+        sa.Column("version", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_config_version"),
+    )
+    assert version is not None
+    op.bulk_insert(version, [{"id": 1, "version": 0}])
     op.create_table(
         "company_values",
         sa.Column("slug", sa.String(64), nullable=False),
@@ -253,6 +261,7 @@ def downgrade() -> None:
         "allowance_rules",
         "tiers",
         "company_values",
+        "config_version",
         "settings",
         "totals",
         "daily_giving",
