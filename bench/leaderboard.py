@@ -24,10 +24,11 @@ BATCH = 20_000
 QUERIES = 50
 
 
-def _rows(count: int, current: str, seed: int) -> list[dict[str, object]]:
+def _rows(
+    count: int, current: str, rng: random.Random, seen: set[tuple[str, int, str]]
+) -> list[dict[str, object]]:
     """Synthetic history: most rows in older months, a few hundred in the current one."""
-    rng = random.Random(seed)
-    rows, seen = [], set()
+    rows = []
     while len(rows) < count:
         month = rng.randrange(0, 600)  # fifty years of months
         bucket = current if month == 0 else f"month:{1970 + month // 12}-{month % 12 + 1:02d}-01"
@@ -59,9 +60,9 @@ async def run_engine(kind: str, progress: Progress) -> list[dict[str, str]]:
                 RegisterPerson(person=NewPerson(email=f"p{i}@example.com", display_name=f"P {i}"))
             )
         current = bucket_key(Window.MONTH, SystemClock().now().date())
-        stored = 0
+        stored, rng, seen = 0, random.Random(7), set()
         for size in SIZES:
-            rows = _rows(size - stored, current, seed=size)
+            rows = _rows(size - stored, current, rng, seen)
             task = progress.add_task(f"leaderboard rows on {kind}", total=len(rows))
             for start in range(0, len(rows), BATCH):
                 async with engine.begin() as conn:

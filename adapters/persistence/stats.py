@@ -18,7 +18,18 @@ class SqlStats:
     async def add(self, deltas: list[StatDelta]) -> None:
         if not deltas:
             return
-        stmt = insert(self._conn, totals).values(
+        # One statement run over many rows (executemany): its compiled form is cached,
+        # where a multi-row VALUES list would be compiled afresh for every gift.
+        stmt = insert(self._conn, totals)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["role", "bucket", "value_slug", "person_id"],
+            set_={
+                "points": totals.c.points + stmt.excluded.points,
+                "count": totals.c.count + stmt.excluded.count,
+            },
+        )
+        await self._conn.execute(
+            stmt,
             [
                 {
                     "role": d.role.value,
@@ -29,16 +40,7 @@ class SqlStats:
                     "count": d.count,
                 }
                 for d in deltas
-            ]
-        )
-        await self._conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["role", "bucket", "value_slug", "person_id"],
-                set_={
-                    "points": totals.c.points + stmt.excluded.points,
-                    "count": totals.c.count + stmt.excluded.count,
-                },
-            )
+            ],
         )
 
     async def lifetime_received(self, person_id: int) -> int:
