@@ -28,9 +28,13 @@ class App:
 
 
 async def bootstrap(
-    settings: Settings, *, clock: Clock | None = None, migrate_db: bool = True
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate_db: bool = True,
+    engine: AsyncEngine | None = None,
 ) -> App:
-    engine = create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url)
     if migrate_db:
         await migrate.upgrade(engine)
     clock = clock or SystemClock()

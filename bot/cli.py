@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from aiohttp import web
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +22,7 @@ from core.events import KudosGiven, TierReached
 from core.messages import MsgId, text
 
 from . import logs
+from . import web as web_app
 from .bootstrap import bootstrap
 from .settings import ConfigurationError, Settings, load_settings
 
@@ -93,6 +96,37 @@ async def _chat(
         await session.run(stdin_lines(interactive))
     finally:
         await app.close()
+
+
+@main.command()
+def serve() -> None:
+    """Run the server: Slack (when configured), /healthz and /metrics on HOST:PORT."""
+    settings = _settings()
+    _run(lambda: _serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    runner = web.AppRunner(web_app.build(app), handle_signals=True)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        click.echo(
+            f"laurel listening on http://{settings.host}:{settings.port}"
+            f" (Slack {'on' if settings.slack_enabled else 'off'})"
+        )
+        await _until_stopped()
+    finally:
+        await runner.cleanup()
+        await app.close()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 @main.group()

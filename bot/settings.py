@@ -21,6 +21,23 @@ class Settings(BaseSettings):
     locale: Literal["en", "de", "fr", "it", "ar"] = Field("en", alias="LAUREL_LOCALE")
     log_format: Literal["console", "json"] = Field("console", alias="LAUREL_LOG_FORMAT")
     auto_migrate: bool = Field(True, alias="LAUREL_AUTO_MIGRATE")
+    host: str = Field("0.0.0.0", alias="HOST")
+    port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_level_token(cls, value: str | None) -> str | None:
+        if value and not value.startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp-")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -24,6 +24,7 @@ from .commands import (
     RegisterPerson,
     RevokeKudos,
     SetLocale,
+    SyncChatProfile,
 )
 from .errors import TransientStoreError
 from .events import Event
@@ -45,6 +46,7 @@ def default_handlers(clock: Clock) -> dict[type[Command], Handler]:
         RegisterPerson: people.register_person,
         LinkIdentity: people.link_identity,
         SetLocale: people.set_locale,
+        SyncChatProfile: people.sync_chat_profile,
         ConfigureOrganisation: people.configure_organisation,
         GetBalance: queries.get_balance,
         GetHistory: queries.get_history,

@@ -58,6 +58,18 @@ class LinkIdentity(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SyncChatProfile(Command):
+    """What a chat platform says about one of its users: link them to a person, or add one."""
+
+    identity: Identity
+    email: str | None
+    display_name: str
+    tz: str | None = None
+    is_bot: bool = False
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetLocale(Command):
     person_id: int
     locale: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .people import Person
@@ -115,6 +115,17 @@ def next_tier(lifetime: int, tiers: list[Tier]) -> Tier | None:
     return min(ahead, key=lambda t: t.threshold, default=None)
 
 
+DEFAULT_REACTIONS: dict[str, int] = {"star": 1}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatSettings:
+    """How recognition shows up in chat (CONTRACT.md `settings KEY VALUE`)."""
+
+    recognition_channel: str | None = None  # a channel id; None: where the kudos was given
+    reactions: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REACTIONS))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrgConfig:
     """Everything a command needs to know about the organisation's rules, read once."""
@@ -123,6 +134,7 @@ class OrgConfig:
     values: list[CompanyValue]
     tiers: list[Tier]
     rules: list[AllowanceRule]
+    chat: ChatSettings = field(default_factory=ChatSettings)
 
     def active_values(self) -> tuple[str, ...]:
         return tuple(v.slug for v in self.values if v.active)

@@ -30,6 +30,7 @@ from core.people import Identity, NewPerson, Person
 from core.policy import (
     DEFAULT_TIERS,
     AllowanceRule,
+    ChatSettings,
     CompanyValue,
     GivingPolicy,
     OrgConfig,
@@ -71,6 +72,7 @@ class State:
     totals: dict[tuple[str, str, str, int], list[int]] = field(default_factory=dict)
     daily: dict[tuple[int, str], int] = field(default_factory=dict)
     policy: GivingPolicy = field(default_factory=GivingPolicy)
+    chat: ChatSettings = field(default_factory=ChatSettings)
     values: dict[str, CompanyValue] = field(default_factory=dict)
     tiers: dict[str, Tier] = field(default_factory=lambda: {t.name: t for t in DEFAULT_TIERS})
     rules: dict[tuple[str, str], AllowanceRule] = field(default_factory=dict)
@@ -145,8 +147,22 @@ class FakePeople(_Repo):
     async def set_locale(self, person_id: int, locale: str | None) -> None:
         self.s.people[person_id] = replace(self.s.people[person_id], locale=locale)
 
+    async def update(self, person: Person) -> None:
+        self.s.people[person.id] = replace(
+            self.s.people[person.id],
+            display_name=person.display_name,
+            tz=person.tz,
+            active=person.active,
+            is_bot=person.is_bot,
+        )
+
     async def link_identity(self, person_id: int, identity: Identity) -> None:
         self.s.identities[identity] = person_id
+
+    async def identities(self, person_id: int, platform: str) -> list[Identity]:
+        return [
+            i for i, p in self.s.identities.items() if p == person_id and i.platform == platform
+        ]
 
     async def direct_report_count(self, manager_id: int) -> int:
         return sum(1 for p in self.s.people.values() if p.manager_id == manager_id and p.active)
@@ -156,10 +172,6 @@ class FakePeople(_Repo):
 
     async def count(self) -> int:
         return len(self.s.people)
-
-    def update(self, person: Person) -> None:
-        """Test helper: change a person in place (the directory sync will do this later)."""
-        self.s.people[person.id] = person
 
 
 class FakeLedger(_Repo):
@@ -303,7 +315,11 @@ class FakeConfig(_Repo):
             values=list(self.s.values.values()),
             tiers=sorted(self.s.tiers.values(), key=lambda t: t.threshold),
             rules=list(self.s.rules.values()),
+            chat=self.s.chat,
         )
+
+    async def save_chat(self, chat: ChatSettings) -> None:
+        self.s.chat = chat
 
     async def save_policy(self, policy: GivingPolicy) -> None:
         self.s.policy = policy

@@ -21,7 +21,8 @@ from .grammar import Balance, ChatRequest, Give, Help, History, Lang, Leaderboar
 
 log = logging.getLogger(__name__)
 
-Resolver = Callable[[str], Awaitable[Person]]  # a mention's raw text -> person, or UnknownPerson
+# A mention's raw text -> the people it names (a user group names several), or UnknownPerson.
+Resolver = Callable[[str], Awaitable[list[Person]]]
 
 
 class ChatCommands:
@@ -63,7 +64,7 @@ class ChatCommands:
             case Give():
                 if not request.mentions:
                     raise NoReceivers()
-                receivers = [await resolve(m) for m in request.mentions]
+                receivers = [p for m in request.mentions for p in await resolve(m)]
                 result = await bus.handle(
                     GiveKudos(
                         giver_id=actor.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.panel import Panel
 from rich.text import Text as RichText
 
@@ -13,7 +13,7 @@ _BORDER = {Tone.OK: "green", Tone.INFO: "cyan", Tone.ERROR: "red"}
 
 
 def draw(console: Console, card: Card, render: Renderer) -> None:
-    justify = "right" if render.rtl else "left"
+    justify: JustifyMethod = "right" if render.rtl else "left"
     parts: list[RichText] = []
     for i, section in enumerate(card.sections):
         if i:
@@ -36,4 +36,5 @@ def draw(console: Console, card: Card, render: Renderer) -> None:
 
 
 def notice(console: Console, line: str, render: Renderer) -> None:
-    console.print(RichText(f"🔔 {line}", style="dim", justify="right" if render.rtl else "left"))
+    justify: JustifyMethod = "right" if render.rtl else "left"
+    console.print(RichText(f"🔔 {line}", style="dim", justify=justify))

@@ -94,7 +94,7 @@ class ConsoleSession:
         async with self._uow(readonly=True) as uow:
             self.actor = await uow.people.get(self.actor.id) or self.actor
 
-    async def _resolve(self, mention: str) -> Person:
+    async def _resolve(self, mention: str) -> list[Person]:
         name = mention.removeprefix("@")
         async with self._uow(readonly=True) as uow:
             person = await (
@@ -102,7 +102,7 @@ class ConsoleSession:
             )
         if person is None:
             raise UnknownPerson(mention)
-        return person
+        return [person]
 
     def _show(self, card: cards.Card) -> None:
         draw(self._console, card, self.renderer(self.actor, card.language))

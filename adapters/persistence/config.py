@@ -15,12 +15,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.periods import PeriodKind
-from core.policy import AllowanceRule, CompanyValue, GivingPolicy, OrgConfig, RuleScope, Tier
+from core.policy import (
+    DEFAULT_REACTIONS,
+    AllowanceRule,
+    ChatSettings,
+    CompanyValue,
+    GivingPolicy,
+    OrgConfig,
+    RuleScope,
+    Tier,
+)
 
 from .dialect import insert
 from .tables import allowance_rules, company_values, config_version, settings, tiers
 
 POLICY_KEY = "policy"
+CHAT_KEY = "chat"
 
 
 def policy_from_json(data: dict[str, Any]) -> GivingPolicy:
@@ -29,6 +39,16 @@ def policy_from_json(data: dict[str, Any]) -> GivingPolicy:
     if "period" in fields:
         fields["period"] = PeriodKind(fields["period"])
     return GivingPolicy(**fields)
+
+
+def chat_from_json(data: dict[str, Any]) -> ChatSettings:
+    reactions = data.get("reactions")
+    return ChatSettings(
+        recognition_channel=data.get("recognition_channel"),
+        reactions={str(k): int(v) for k, v in reactions.items()}
+        if reactions
+        else DEFAULT_REACTIONS,
+    )
 
 
 def policy_to_json(policy: GivingPolicy) -> dict[str, Any]:
@@ -60,18 +80,16 @@ class SqlConfig:
         return config
 
     async def _read(self) -> OrgConfig:
-        stored = (
-            await self._conn.execute(
-                sa.select(settings.c.value).where(settings.c.key == POLICY_KEY)
-            )
-        ).scalar()
+        rows = await self._conn.execute(sa.select(settings.c.key, settings.c.value))
+        stored: dict[str, Any] = {str(row[0]): row[1] for row in rows}
         values = await self._conn.execute(
             sa.select(company_values).order_by(company_values.c.position, company_values.c.slug)
         )
         tier_rows = await self._conn.execute(sa.select(tiers).order_by(tiers.c.threshold))
         rule_rows = await self._conn.execute(sa.select(allowance_rules))
         return OrgConfig(
-            policy=policy_from_json(stored or {}),
+            policy=policy_from_json(stored.get(POLICY_KEY) or {}),
+            chat=chat_from_json(stored.get(CHAT_KEY) or {}),
             values=[CompanyValue(slug=v.slug, name=v.name, active=v.active) for v in values],
             tiers=[
                 Tier(name=t.name, threshold=t.threshold, badge=t.badge, perks=t.perks)
@@ -90,6 +108,10 @@ class SqlConfig:
 
     async def save_policy(self, policy: GivingPolicy) -> None:
         await self._upsert(settings, ["key"], {"key": POLICY_KEY, "value": policy_to_json(policy)})
+
+    async def save_chat(self, chat: ChatSettings) -> None:
+        value = {"recognition_channel": chat.recognition_channel, "reactions": chat.reactions}
+        await self._upsert(settings, ["key"], {"key": CHAT_KEY, "value": value})
 
     async def put_value(self, value: CompanyValue) -> None:
         await self._changing()

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.errors import TransientStoreError
 from core.ledger import PERSONAL_ACCOUNTS
 from core.people import Identity, NewPerson, Person, Role
 
@@ -57,8 +58,12 @@ class SqlPeople:
             "is_bot": person.is_bot,
             "created_at": datetime.now(UTC),
         }
-        result = await self._conn.execute(sa.insert(people).values(row).returning(people.c.id))
-        person_id = int(result.scalar_one())
+        claim = (
+            insert(self._conn, people).values(row).on_conflict_do_nothing().returning(people.c.id)
+        )
+        person_id = (await self._conn.execute(claim)).scalar()
+        if person_id is None:  # someone added the same e-mail or handle a moment ago
+            raise TransientStoreError(f"person {person.email} added concurrently")
         await self._conn.execute(
             sa.insert(person_roles),
             [{"person_id": person_id, "role": role.value} for role in sorted(person.roles)],
@@ -76,6 +81,18 @@ class SqlPeople:
             sa.update(people).where(people.c.id == person_id).values(locale=locale)
         )
 
+    async def update(self, person: Person) -> None:
+        await self._conn.execute(
+            sa.update(people)
+            .where(people.c.id == person.id)
+            .values(
+                display_name=person.display_name,
+                tz=person.tz,
+                active=person.active,
+                is_bot=person.is_bot,
+            )
+        )
+
     async def link_identity(self, person_id: int, identity: Identity) -> None:
         stmt = insert(self._conn, identities).values(
             platform=identity.platform,
@@ -89,6 +106,14 @@ class SqlPeople:
                 set_={"person_id": person_id},
             )
         )
+
+    async def identities(self, person_id: int, platform: str) -> list[Identity]:
+        rows = await self._conn.execute(
+            sa.select(identities.c.workspace, identities.c.user_id)
+            .where(identities.c.person_id == person_id)
+            .where(identities.c.platform == platform)
+        )
+        return [Identity(platform=platform, workspace=w, user_id=u) for w, u in rows]
 
     async def direct_report_count(self, manager_id: int) -> int:
         stmt = (

@@ -38,7 +38,8 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 people = sa.Table(
@@ -207,4 +208,14 @@ allowance_rules = sa.Table(
     sa.Column("subject", sa.String(200), primary_key=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("period", sa.String(16)),
+)
+
+
+# Incoming platform events already handled (Slack retries with the same event_id).
+processed_events = sa.Table(
+    "processed_events",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
 )

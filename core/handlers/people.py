@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clock import Clock
-from ..commands import ConfigureOrganisation, LinkIdentity, RegisterPerson, SetLocale
+from ..commands import (
+    ConfigureOrganisation,
+    LinkIdentity,
+    RegisterPerson,
+    SetLocale,
+    SyncChatProfile,
+)
 from ..errors import UnknownLanguage, UnknownPerson
 from ..messages import LANGUAGES
-from ..people import Person
+from ..people import Identity, NewPerson, Person
 from ..ports import UnitOfWork
 
 
@@ -36,6 +43,54 @@ async def _free_handle(uow: UnitOfWork, wanted: str) -> str:
         n += 1
         handle = f"{base}{n}"
     return handle
+
+
+async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clock) -> Person:
+    """Find the person behind a chat account (by the account, then by e-mail) or add them.
+
+    One person, many accounts: a Slack user and a Teams user with the same e-mail share
+    one balance. The chat platform's name, time zone and bot flag are kept up to date.
+    """
+    person = await uow.people.by_identity(cmd.identity)
+    if person is None and cmd.email:
+        person = await uow.people.by_email(cmd.email)
+    if person is None:
+        email = (cmd.email or _placeholder_email(cmd.identity)).strip().casefold()
+        handle = await _free_handle(uow, email.split("@", 1)[0])
+        new = NewPerson(
+            email=email,
+            display_name=cmd.display_name,
+            tz=_zone(cmd.tz) or "UTC",
+            is_bot=cmd.is_bot,
+            active=cmd.active,
+        )
+        person = await uow.people.add(new, handle=handle, manager_id=None)
+    await uow.people.link_identity(person.id, cmd.identity)
+    synced = replace(
+        person,
+        display_name=cmd.display_name or person.display_name,
+        tz=_zone(cmd.tz) or person.tz,
+        is_bot=cmd.is_bot,
+        active=cmd.active,
+    )
+    if synced != person:
+        await uow.people.update(synced)
+    return synced
+
+
+def _placeholder_email(identity: Identity) -> str:
+    """Bots and guests without an e-mail still need a unique, undeliverable one."""
+    return f"{identity.platform}-{identity.workspace}-{identity.user_id}@users.invalid"
+
+
+def _zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 async def link_identity(cmd: LinkIdentity, uow: UnitOfWork, *, clock: Clock) -> None:

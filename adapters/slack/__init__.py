@@ -1,0 +1,1 @@
+"""The Slack adapter: slack-bolt (async) behind laurel's own aiohttp route."""

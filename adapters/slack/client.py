@@ -1,0 +1,27 @@
+"""The Slack Web API client: laurel's base URL, and retries that honour Slack's limits."""
+
+from __future__ import annotations
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """bolt ignores SLACK_API_URL unless the client it gets was built with it.
+
+    The default client retries connection errors only; 429 (after Retry-After) and 5xx
+    (with back-off) are retried too, so a notification survives Slack's rate limits.
+    """
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=4),
+        ],
+    )

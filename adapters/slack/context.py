@@ -1,0 +1,37 @@
+"""What every Slack listener needs, built once by the adapter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.chat.commands import ChatCommands
+from adapters.i18n import Renderer
+from core.bus import MessageBus
+from core.people import Person
+from core.policy import OrgConfig
+from core.ports import UnitOfWorkFactory
+
+from .directory import SlackDirectory
+
+log = logging.getLogger("laurel.slack")
+
+
+@dataclass
+class SlackContext:
+    bus: MessageBus
+    uow: UnitOfWorkFactory
+    client: AsyncWebClient
+    directory: SlackDirectory
+    chat: ChatCommands
+    default_language: str
+
+    def renderer(self, person: Person | None, language: str | None = None) -> Renderer:
+        chosen = language or (person.locale if person else None) or self.default_language
+        return Renderer(chosen, person.tz if person else "UTC")
+
+    async def config(self) -> OrgConfig:
+        async with self.uow(readonly=True) as uow:
+            return await uow.config.load()

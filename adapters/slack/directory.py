@@ -1,0 +1,115 @@
+"""Who is who in Slack: Slack users <-> laurel people, through users.info and e-mail.
+
+A Slack user is linked to the person with the same e-mail (so Slack and Teams share one
+balance), or added. Profiles are cached per process and refreshed after an hour, so the
+name and time zone follow Slack's without a Web API call on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from core.bus import MessageBus
+from core.commands import SyncChatProfile
+from core.errors import UnknownPerson
+from core.people import Identity, Person
+from core.ports import UnitOfWorkFactory
+
+PLATFORM = "slack"
+STALE_AFTER = 3600.0
+USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+GROUP = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>")
+MENTION = re.compile(rf"{USER.pattern}|{GROUP.pattern}")
+
+
+@dataclass
+class Profile:
+    person: Person
+    avatar: str | None
+    fetched: float
+
+
+class SlackDirectory:
+    def __init__(self, *, client: AsyncWebClient, bus: MessageBus, uow: UnitOfWorkFactory) -> None:
+        self._client = client
+        self._bus = bus
+        self._uow = uow
+        self._profiles: dict[tuple[str, str], Profile] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}  # one users.info per user at a time
+
+    async def person(self, team: str, user_id: str) -> Person:
+        return (await self.profile(team, user_id)).person
+
+    async def profile(self, team: str, user_id: str) -> Profile:
+        cached = self._profiles.get((team, user_id))
+        if cached and time.monotonic() - cached.fetched < STALE_AFTER:
+            return cached
+        async with self._locks.setdefault((team, user_id), asyncio.Lock()):
+            cached = self._profiles.get((team, user_id))  # fetched while we waited?
+            if cached and time.monotonic() - cached.fetched < STALE_AFTER:
+                return cached
+            return await self._fetch(team, user_id)
+
+    async def _fetch(self, team: str, user_id: str) -> Profile:
+        try:
+            user = (await self._client.users_info(user=user_id))["user"]
+        except SlackApiError:
+            raise UnknownPerson(f"<@{user_id}>") from None
+        profile = user.get("profile", {})
+        person = await self._bus.handle(
+            SyncChatProfile(
+                identity=Identity(
+                    platform=PLATFORM, workspace=user.get("team_id") or team, user_id=user_id
+                ),
+                email=profile.get("email"),
+                display_name=profile.get("real_name") or user.get("real_name") or user["name"],
+                tz=user.get("tz"),
+                is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
+                active=not user.get("deleted", False),
+            )
+        )
+        fresh = Profile(person=person, avatar=profile.get("image_72"), fetched=time.monotonic())
+        self._profiles[(team, user_id)] = fresh
+        return fresh
+
+    async def resolve(self, team: str, mention: str) -> list[Person]:
+        """A `<@U…>` mention is one person; a `<!subteam^S…>` user group is its members."""
+        user = USER.fullmatch(mention)
+        if user:
+            return [await self.person(team, user.group(1))]
+        group = GROUP.fullmatch(mention)
+        if group is None:
+            raise UnknownPerson(mention)
+        try:
+            members = (await self._client.usergroups_users_list(usergroup=group.group(1)))["users"]
+        except SlackApiError:
+            raise UnknownPerson(mention) from None
+        return [await self.person(team, member) for member in members]
+
+    async def user_id(self, person: Person) -> tuple[str, str] | None:
+        """(team, user id) of the person in Slack: known, or found by e-mail and linked."""
+        async with self._uow(readonly=True) as uow:
+            known = await uow.people.identities(person.id, PLATFORM)
+        if known:
+            return known[0].workspace, known[0].user_id
+        if person.email.endswith(".invalid"):
+            return None
+        try:
+            user = (await self._client.users_lookupByEmail(email=person.email))["user"]
+        except SlackApiError:
+            return None
+        team = user.get("team_id", "")
+        linked = await self.profile(team, user["id"])
+        if linked.person.id != person.id:  # e-mail matched someone else after a change
+            return None
+        return team, user["id"]
+
+    def avatar(self, team: str, user_id: str) -> str | None:
+        cached = self._profiles.get((team, user_id))
+        return cached.avatar if cached else None

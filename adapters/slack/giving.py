@@ -1,0 +1,252 @@
+"""Giving and asking in Slack: /kudos, direct messages and @mentions, shortcuts and the modal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from adapters.chat.cards import Card, error_card, kudos_card
+from adapters.chat.grammar import ChatRequest, Give, parse
+from core.commands import GiveKudos
+from core.errors import (
+    AmountOutOfRange,
+    DailyLimitReached,
+    DomainError,
+    InsufficientAllowance,
+    ReasonTooShort,
+    UnknownValue,
+    ValuesRequired,
+)
+from core.messages import MsgId, text
+from core.people import Person
+
+from . import blocks
+from .context import SlackContext, log
+from .directory import MENTION
+
+VERBS = {"kudos", "balance", "history", "leaderboard", "values", "lang", "help"}
+
+
+CHANNEL = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")  # `#ownership` when a channel has that name
+
+
+def parse_command(words: str) -> ChatRequest:
+    """`/kudos @ana +5 …` gives; `/kudos balance` asks. Empty text is a request for help.
+
+    Slack escapes the text (`should_escape`): mentions come as `<@U…|name>`, a `#word`
+    that names a channel as `<#C…|word>`, and &, <, > as entities. Mentions are read
+    from the escaped text, so a typed "<@U1>" can never pose as one; the reason is
+    unescaped afterwards.
+    """
+    stripped = CHANNEL.sub(r"#\1", words).strip() or "help"
+    verb = stripped.split(maxsplit=1)[0].casefold()
+    request = parse(stripped if verb in VERBS else f"kudos {stripped}", MENTION)
+    if isinstance(request, Give):
+        return replace(request, reason=unescape(request.reason))
+    return request
+
+
+def unescape(value: str) -> str:
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+async def answer(
+    ctx: SlackContext, team: str, user_id: str, words: str, *, key: str, channel: str | None
+) -> tuple[Person, Card]:
+    """Run one line of the chat grammar for a Slack user; every outcome is a card."""
+    actor = await ctx.directory.person(team, user_id)
+    try:
+        request = parse_command(words)
+    except DomainError as error:
+        return actor, error_card(error)
+
+    async def resolve(mention: str) -> list[Person]:
+        return await ctx.directory.resolve(team, mention)
+
+    context = {"platform": "slack", "team": team}
+    if channel:
+        context["channel"] = channel
+    card = await ctx.chat.answer(
+        actor, request, resolve, source="slack", idempotency_key=key, context=context
+    )
+    if card.language:  # `lang xx` changed it: later replies follow
+        actor = await ctx.directory.person(team, user_id)
+    return actor, card
+
+
+async def kudos_command(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, ctx: SlackContext
+) -> None:
+    await ack()  # within 3 s; the work follows, and its answer comes through response_url
+    try:
+        actor, card = await answer(
+            ctx,
+            body["team_id"],
+            body["user_id"],
+            body.get("text", ""),
+            key=f"slack:command:{body['trigger_id']}",
+            channel=body.get("channel_id"),
+        )
+    except Exception:
+        log.exception("/kudos failed for %s", body.get("user_id"))
+        await _apologise(respond, ctx)
+        return
+    render = ctx.renderer(actor, card.language)
+    await respond(
+        response_type="ephemeral",
+        blocks=blocks.card_blocks(card, render),
+        text=blocks.card_text(card, render),
+    )
+
+
+async def _apologise(respond: AsyncRespond, ctx: SlackContext) -> None:
+    sorry = ctx.renderer(None)(text(MsgId.ERROR_INTERNAL))
+    try:
+        await respond(response_type="ephemeral", text=sorry)
+    except Exception:
+        log.exception("could not even apologise")
+
+
+async def direct_message(event: dict[str, Any], ctx: SlackContext, team: str) -> None:
+    """A message in the app's DM is the chat grammar, `kudos` optional for gifts."""
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        return
+    actor, card = await answer(
+        ctx,
+        team,
+        event["user"],
+        event.get("text", ""),
+        key=f"slack:event:{event.get('client_msg_id') or event['ts']}",
+        channel=None,
+    )
+    render = ctx.renderer(actor, card.language)
+    await ctx.client.chat_postMessage(
+        channel=event["channel"],
+        text=blocks.card_text(card, render),
+        blocks=blocks.card_blocks(card, render),
+    )
+
+
+async def app_mention(event: dict[str, Any], ctx: SlackContext, team: str, bot_user: str) -> None:
+    """`@laurel kudos @ana +5 …` in a channel: the reply is only for the person who asked."""
+    if event.get("bot_id"):
+        return
+    words = event.get("text", "").replace(f"<@{bot_user}>", " ", 1)
+    actor, card = await answer(
+        ctx,
+        team,
+        event["user"],
+        words,
+        key=f"slack:event:{event.get('client_msg_id') or event['ts']}",
+        channel=event["channel"],
+    )
+    render = ctx.renderer(actor, card.language)
+    await ctx.client.chat_postEphemeral(
+        channel=event["channel"],
+        user=event["user"],
+        text=blocks.card_text(card, render),
+        blocks=blocks.card_blocks(card, render),
+    )
+
+
+async def open_modal(
+    ctx: SlackContext,
+    *,
+    trigger_id: str,
+    team: str,
+    user_id: str,
+    message: dict[str, Any] | None = None,
+    channel: str | None = None,
+) -> None:
+    actor, config, link = await asyncio.gather(
+        ctx.directory.person(team, user_id), ctx.config(), _permalink(ctx, channel, message)
+    )
+    reason = f"{link} " if link else ""
+    receivers = []
+    if message and message.get("user") and message["user"] != user_id:
+        receivers = [message["user"]]
+    view = blocks.give_modal(
+        ctx.renderer(actor),
+        [v for v in config.values if v.active],
+        config.policy.default_amount,
+        reason=reason,
+        receivers=receivers,
+        metadata=json.dumps({"channel": channel} if channel else {}),
+    )
+    await ctx.client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def _permalink(
+    ctx: SlackContext, channel: str | None, message: dict[str, Any] | None
+) -> str | None:
+    """The message's link, or None when Slack will not give it (the modal opens anyway)."""
+    if not (message and channel):
+        return None
+    try:
+        found = await ctx.client.chat_getPermalink(channel=channel, message_ts=message["ts"])
+    except SlackApiError:
+        return None
+    return str(found["permalink"])
+
+
+_FIELD_OF_ERROR: dict[type[DomainError], str] = {
+    AmountOutOfRange: blocks.AMOUNT,
+    InsufficientAllowance: blocks.AMOUNT,
+    DailyLimitReached: blocks.AMOUNT,
+    ReasonTooShort: blocks.REASON,
+    UnknownValue: blocks.VALUES,
+    ValuesRequired: blocks.VALUES,
+}
+
+
+async def submit_modal(ack: AsyncAck, body: dict[str, Any], ctx: SlackContext) -> None:
+    """Give from the modal. A broken rule comes back inline, next to the field it concerns."""
+    view, team, user_id = body["view"], body["team"]["id"], body["user"]["id"]
+    state = view["state"]["values"]
+    actor = await ctx.directory.person(team, user_id)
+    render = ctx.renderer(actor)
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    try:
+        receivers = [
+            await ctx.directory.person(team, u)
+            for u in state[blocks.RECEIVERS][blocks.RECEIVERS].get("selected_users", [])
+        ]
+        chosen = state.get(blocks.VALUES, {}).get(blocks.VALUES, {}).get("selected_options") or []
+        result = await ctx.bus.handle(
+            GiveKudos(
+                giver_id=actor.id,
+                receiver_ids=tuple(p.id for p in receivers),
+                amount=_amount(state[blocks.AMOUNT][blocks.AMOUNT].get("value")),
+                reason=state[blocks.REASON][blocks.REASON].get("value") or "",
+                values=tuple(o["value"] for o in chosen),
+                source="slack",
+                idempotency_key=f"slack:view:{view['id']}",
+                context={"platform": "slack", "team": team, **metadata},
+            )
+        )
+    except DomainError as error:
+        field = _FIELD_OF_ERROR.get(type(error), blocks.RECEIVERS)
+        await ack(response_action="errors", errors={field: render(error.text())[:150]})
+        return
+    await ack()
+    card = kudos_card(result)
+    await ctx.client.chat_postMessage(
+        channel=user_id,
+        text=blocks.card_text(card, render),
+        blocks=blocks.card_blocks(card, render),
+    )
+
+
+def _amount(raw: str | None) -> int | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return 0  # the core refuses it with the amount-range message

@@ -1,0 +1,94 @@
+"""The one aiohttp server of `laurel serve`: Slack, health and metrics on one port."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import sqlalchemy as sa
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from adapters.persistence.inbox import Inbox
+from adapters.slack.app import SlackAdapter
+from core.events import Event, KudosGiven
+
+from .bootstrap import App
+
+log = logging.getLogger("laurel.web")
+SLACK = web.AppKey("slack", SlackAdapter)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "laurel_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "laurel_http_request_seconds", "HTTP request latency", ["route"], registry=self.registry
+        )
+        self.kudos = Counter(
+            "laurel_kudos_given", "Recognitions given", ["source"], registry=self.registry
+        )
+
+    async def count_kudos(self, event: Event) -> None:
+        if isinstance(event, KudosGiven):
+            self.kudos.labels(event.recognition.source).inc()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = (
+            request.match_info.route.resource.canonical
+            if request.match_info.route.resource
+            else "?"
+        )
+        start = time.perf_counter()
+        response = await handler(request)
+        self.latency.labels(route).observe(time.perf_counter() - start)
+        self.requests.labels(route, str(response.status)).inc()
+        return response
+
+
+def build(app: App) -> web.Application:
+    metrics = Metrics()
+    app.bus.subscribe(KudosGiven, metrics.count_kudos)
+    web_app = web.Application(middlewares=[metrics.middleware])
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            async with app.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as error:  # any failure to answer means "not healthy"
+            log.warning("health check failed: %s", error)
+            return web.json_response({"status": "unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def metrics_route(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_route)
+    settings = app.settings
+    if settings.slack_enabled:
+        assert settings.slack_bot_token and settings.slack_signing_secret
+        slack = SlackAdapter(
+            bus=app.bus,
+            uow=app.uow,
+            inbox=Inbox(app.engine),
+            token=settings.slack_bot_token,
+            signing_secret=settings.slack_signing_secret,
+            api_url=settings.slack_api_url,
+            default_language=settings.locale,
+        )
+        web_app.router.add_post("/slack/events", slack.handle)
+        web_app[SLACK] = slack
+        if settings.slack_app_token:
+            web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))
+        web_app.on_cleanup.append(lambda _: slack.notifier.drain())
+    return web_app

@@ -1,0 +1,67 @@
+"""laurel's real web app (bot/web.py) wired to a fake Slack Web API, on a fresh database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.slack.app import SlackAdapter
+from bot import web
+from bot.bootstrap import App, bootstrap
+from bot.settings import Settings
+from core.policy import GivingPolicy
+
+from .conftest import migrated_engine
+from .slack_fake import FakeSlackApi
+from .slack_requests import signed
+
+SECRET = "test-signing-secret"
+
+
+@dataclass
+class SlackWorld:
+    api: FakeSlackApi
+    app: App
+    http: TestClient
+    slack: SlackAdapter
+
+    async def post(self, built: tuple[str, str], **options: object) -> ClientResponse:
+        request = signed(built, SECRET, **options)  # type: ignore[arg-type]
+        return await self.http.post(
+            "/slack/events", data=request.body.encode(), headers=request.headers
+        )
+
+    async def settle(self) -> None:
+        """Let the work done after each ack, and the deliveries it started, finish."""
+        await self.api.quiet()
+        await self.slack.notifier.drain()
+        await self.api.quiet()
+
+    async def policy(self, **changes: object) -> None:
+        from dataclasses import replace
+
+        from core.commands import ConfigureOrganisation
+
+        await self.app.bus.handle(
+            ConfigureOrganisation(policy=replace(GivingPolicy(), **changes))  # type: ignore[arg-type]
+        )
+
+
+@asynccontextmanager
+async def slack_world(kind: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with FakeSlackApi() as api, migrated_engine(kind, tmp_path) as engine:
+        settings = Settings(
+            DATABASE_URL="sqlite+aiosqlite:///unused.db",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=api.url,
+        )
+        app = await bootstrap(settings, engine=engine, migrate_db=False)
+        web_app = web.build(app)
+        async with TestClient(TestServer(web_app)) as http:
+            yield SlackWorld(api=api, app=app, http=http, slack=web_app[web.SLACK])
