@@ -1,4 +1,4 @@
-"""`python -m bench [give|leaderboard …]`: run benchmarks, rewrite docs/benchmarks.md."""
+"""`python -m bench [give|leaderboard|slack …]`: run benchmarks, rewrite docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from . import give, leaderboard
+from . import give, leaderboard, slack_serve
 from .common import machine
 
 SUITES = {
     "give": ("GiveKudos through the bus", give.run),
     "leaderboard": ("Leaderboard as history grows", leaderboard.run),
+    "slack": ("Signed /kudos through laurel serve", slack_serve.run),
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
@@ -42,7 +43,10 @@ def merge(sections: dict[str, str]) -> str:
     kept = {}
     for chunk in old.split("\n## ")[1:]:
         kept[chunk.split("\n", 1)[0]] = "## " + chunk.rstrip() + "\n"
+    notes = kept.pop("Notes", None)  # the notes stay last, after any new section
     kept.update(sections)
+    if notes is not None:
+        kept["Notes"] = notes
     return HEADER + "\n" + "\n".join(kept.values())
 
 

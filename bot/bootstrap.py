@@ -11,6 +11,7 @@ from adapters.persistence.engine import create_engine
 from adapters.persistence.uow import SqlUnitOfWorkFactory
 from core.bus import MessageBus, default_handlers
 from core.clock import Clock, SystemClock
+from core.decisions import Effects
 
 from .settings import Settings
 
@@ -33,11 +34,12 @@ async def bootstrap(
     clock: Clock | None = None,
     migrate_db: bool = True,
     engine: AsyncEngine | None = None,
+    effects: Effects | None = None,
 ) -> App:
     engine = engine or create_engine(settings.database_url)
     if migrate_db:
         await migrate.upgrade(engine)
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
-    bus = MessageBus(uow_factory=uow, handlers=default_handlers(clock))
+    bus = MessageBus(uow_factory=uow, handlers=default_handlers(clock, effects))
     return App(settings=settings, engine=engine, clock=clock, uow=uow, bus=bus)

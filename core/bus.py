@@ -12,12 +12,14 @@ from .clock import Clock
 from .commands import (
     Command,
     ConfigureOrganisation,
+    Decide,
     GetBalance,
     GetHistory,
     GetLeaderboard,
     GiveKudos,
     LinkIdentity,
     ListValues,
+    OpenDecision,
     Query,
     RefreshAllowance,
     RefreshAllowances,
@@ -26,9 +28,10 @@ from .commands import (
     SetLocale,
     SyncChatProfile,
 )
+from .decisions import Effects
 from .errors import TransientStoreError
 from .events import Event
-from .handlers import allowance, kudos, people, queries
+from .handlers import allowance, decisions, kudos, people, queries
 from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
 R = TypeVar("R")
 
 
-def default_handlers(clock: Clock) -> dict[type[Command], Handler]:
+def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[Command], Handler]:
+    """Every command's handler; `effects` are what each kind of decision does when taken."""
     table: dict[type[Command], Callable[..., Awaitable[Any]]] = {
         GiveKudos: kudos.give_kudos,
         RevokeKudos: kudos.revoke_kudos,
@@ -52,8 +56,13 @@ def default_handlers(clock: Clock) -> dict[type[Command], Handler]:
         GetHistory: queries.get_history,
         GetLeaderboard: queries.get_leaderboard,
         ListValues: queries.list_values,
+        OpenDecision: decisions.open_decision,
     }
-    return {kind: partial(handler, clock=clock) for kind, handler in table.items()}
+    handlers: dict[type[Command], Handler] = {
+        kind: partial(handler, clock=clock) for kind, handler in table.items()
+    }
+    handlers[Decide] = partial(decisions.decide, clock=clock, effects=dict(effects or {}))
+    return handlers
 
 
 class MessageBus:

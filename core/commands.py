@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .decisions import Outcome
 from .people import Identity, NewPerson
 from .periods import Window
 from .policy import CompanyValue, GivingPolicy, Tier
@@ -105,3 +106,19 @@ class GetLeaderboard(Query):
 @dataclass(frozen=True, kw_only=True)
 class ListValues(Query):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenDecision(Command):
+    key: str
+    kind: str
+    subject: str
+    options: tuple[Outcome, ...] = (Outcome.APPROVE, Outcome.DECLINE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decide(Command):
+    key: str
+    outcome: Outcome
+    person_id: int
+    note: str = ""

@@ -134,6 +134,14 @@ class RecognitionNotFound(DomainError):
     key = MsgId.ERROR_RECOGNITION_NOT_FOUND
 
 
+class DecisionNotFound(DomainError):
+    key = MsgId.ERROR_DECISION_NOT_FOUND
+
+
+class OutcomeNotOffered(DomainError):
+    key = MsgId.ERROR_DECISION_NOT_FOUND
+
+
 class UnknownLanguage(DomainError):
     key = MsgId.ERROR_UNKNOWN_LANGUAGE
 

@@ -35,3 +35,12 @@ class AllowanceOpened(Event):
     person_id: int
     period_key: str
     amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionMade(Event):
+    key: str
+    kind: str
+    subject: str
+    outcome: str
+    person_id: int

@@ -90,6 +90,15 @@ class MsgId(StrEnum):
     MODAL_REASON = "chat.modal_reason"
     MODAL_VALUES = "chat.modal_values"
     INTRO = "chat.intro"
+    OUTCOME_APPROVE = "decision.approve"
+    OUTCOME_DECLINE = "decision.decline"
+    OUTCOME_CONFIRM = "decision.confirm"
+    OUTCOME_CANCEL = "decision.cancel"
+    DECIDED_APPROVE = "decision.approved_by"
+    DECIDED_DECLINE = "decision.declined_by"
+    DECIDED_CONFIRM = "decision.confirmed_by"
+    DECIDED_CANCEL = "decision.cancelled_by"
+    ALREADY_DECIDED = "decision.already"
     # console
     CONSOLE_WELCOME = "console.welcome"
     CONSOLE_ACTING_AS = "console.acting_as"
@@ -115,6 +124,7 @@ class MsgId(StrEnum):
     ERROR_NOT_IDENTIFIED = "error.not_identified"
     ERROR_BAD_AMOUNT = "error.bad_amount"
     ERROR_UNKNOWN_WINDOW = "error.unknown_window"
+    ERROR_DECISION_NOT_FOUND = "error.decision_not_found"
     ERROR_INTERNAL = "error.internal"
     ERROR_BUSY = "error.busy"
 

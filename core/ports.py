@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from .decisions import Decision, Outcome
 from .events import Event
 from .ledger import (
     AccountKind,
@@ -117,6 +118,19 @@ class ConfigRepository(Protocol):
     async def put_rule(self, rule: AllowanceRule) -> None: ...
 
 
+class DecisionRepository(Protocol):
+    async def add(self, decision: Decision) -> None:
+        """Store a pending decision; a key that exists already is left as it is."""
+        ...
+
+    async def get(self, key: str) -> Decision | None: ...
+    async def claim(
+        self, key: str, outcome: Outcome, person_id: int, at: datetime, note: str
+    ) -> bool:
+        """Pending -> decided, guarded: True for exactly one caller."""
+        ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction. Events collected here are dispatched by the bus after commit."""
 
@@ -126,6 +140,7 @@ class UnitOfWork(abc.ABC):
     stats: StatsRepository
     giving: DailyGivingRepository
     config: ConfigRepository
+    decisions: DecisionRepository
 
     def __init__(self) -> None:
         self.events: list[Event] = []

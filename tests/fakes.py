@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from core.decisions import Decision, Outcome
 from core.errors import InsufficientFunds
 from core.events import Event
 from core.ledger import (
@@ -76,6 +77,7 @@ class State:
     values: dict[str, CompanyValue] = field(default_factory=dict)
     tiers: dict[str, Tier] = field(default_factory=lambda: {t.name: t for t in DEFAULT_TIERS})
     rules: dict[tuple[str, str], AllowanceRule] = field(default_factory=dict)
+    decisions: dict[str, Decision] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -334,6 +336,25 @@ class FakeConfig(_Repo):
         self.s.rules[(rule.scope.value, rule.subject)] = rule
 
 
+class FakeDecisions(_Repo):
+    async def add(self, decision: Decision) -> None:
+        self.s.decisions.setdefault(decision.key, decision)
+
+    async def get(self, key: str) -> Decision | None:
+        return self.s.decisions.get(key)
+
+    async def claim(
+        self, key: str, outcome: Outcome, person_id: int, at: datetime, note: str
+    ) -> bool:
+        found = self.s.decisions.get(key)
+        if found is None or found.outcome is not None:
+            return False
+        self.s.decisions[key] = replace(
+            found, outcome=outcome, decided_by=person_id, decided_at=at, note=note
+        )
+        return True
+
+
 class FakeUnitOfWork(UnitOfWork):
     def __init__(self, store: FakeStore) -> None:
         super().__init__()
@@ -345,6 +366,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.stats = FakeStats(self)
         self.giving = FakeDailyGiving(self)
         self.config = FakeConfig(self)
+        self.decisions = FakeDecisions(self)
 
     async def begin(self) -> None:
         await self.store.lock.acquire()

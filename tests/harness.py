@@ -13,6 +13,7 @@ from core.commands import (
     RegisterPerson,
     RevokeKudos,
 )
+from core.decisions import Effects
 from core.events import Event
 from core.ledger import AccountKind, AccountRef
 from core.people import NewPerson, Person, Role
@@ -24,11 +25,13 @@ from .fakes import FakeClock, FakeNotifier
 
 
 class Harness:
-    def __init__(self, uow: UnitOfWorkFactory, clock: FakeClock | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: FakeClock | None = None, effects: Effects | None = None
+    ) -> None:
         self.uow = uow
         self.clock = clock or FakeClock()
         self.notifier = FakeNotifier()
-        self.bus = MessageBus(uow_factory=uow, handlers=default_handlers(self.clock))
+        self.bus = MessageBus(uow_factory=uow, handlers=default_handlers(self.clock, effects))
         for kind in Event.__subclasses__():
             self.bus.subscribe(kind, self.notifier)
 

@@ -14,6 +14,7 @@ from adapters.slack.app import SlackAdapter
 from bot import web
 from bot.bootstrap import App, bootstrap
 from bot.settings import Settings
+from core.decisions import Effects
 from core.policy import GivingPolicy
 
 from .conftest import migrated_engine
@@ -53,7 +54,9 @@ class SlackWorld:
 
 
 @asynccontextmanager
-async def slack_world(kind: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+async def slack_world(
+    kind: str, tmp_path: Path, effects: Effects | None = None
+) -> AsyncIterator[SlackWorld]:
     async with FakeSlackApi() as api, migrated_engine(kind, tmp_path) as engine:
         settings = Settings(
             DATABASE_URL="sqlite+aiosqlite:///unused.db",
@@ -61,7 +64,7 @@ async def slack_world(kind: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=api.url,
         )
-        app = await bootstrap(settings, engine=engine, migrate_db=False)
+        app = await bootstrap(settings, engine=engine, migrate_db=False, effects=effects)
         web_app = web.build(app)
         async with TestClient(TestServer(web_app)) as http:
             yield SlackWorld(api=api, app=app, http=http, slack=web_app[web.SLACK])

@@ -22,3 +22,8 @@ def test_ruff_is_clean() -> None:
 def test_mypy_strict_on_core() -> None:
     done = _run(str(BIN / "mypy"), "--strict", "core")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_on_adapters_and_bot() -> None:
+    done = _run(str(BIN / "mypy"), "adapters", "bot")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -238,17 +238,28 @@ def assert_valid_blocks(payload: dict[str, object], surface: str, tmp_path: Path
         pytest.skip("../shared/validators is not next to this checkout")
     path = tmp_path / f"{surface}.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
-    done = subprocess.run([sys.executable, str(VALIDATORS / "check_blocks.py"), "--surface",
-                           surface, str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(VALIDATORS / "check_blocks.py"), "--surface", surface, str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 async def test_message_shortcut_opens_a_prefilled_modal(world: SlackWorld, tmp_path: Path) -> None:
     from .slack_requests import message_shortcut
 
-    response = await world.post(message_shortcut(
-        "laurel_give_kudos_message", {"type": "message", "user": "U2", "ts": "1700000005.000100",
-                                      "text": "I fixed the build"}))
+    response = await world.post(
+        message_shortcut(
+            "laurel_give_kudos_message",
+            {
+                "type": "message",
+                "user": "U2",
+                "ts": "1700000005.000100",
+                "text": "I fixed the build",
+            },
+        )
+    )
     assert response.status == 200
     opened = (await world.api.wait_for("views.open"))[0].args
     view = opened["view"]
@@ -265,8 +276,11 @@ async def test_app_home_shows_balance_allowance_tier_and_a_button(
 ) -> None:
     from .slack_requests import app_home_opened_event
 
-    await world.post(slash_command("<@U2|ben> +5 thanks for the careful review",
-                                   response_url=world.api.response_url("r1")))
+    await world.post(
+        slash_command(
+            "<@U2|ben> +5 thanks for the careful review", response_url=world.api.response_url("r1")
+        )
+    )
     await world.api.wait_for_response("r1")
     await world.post(event(app_home_opened_event(user_id="U2"), event_id="EvHome"))
     published = (await world.api.wait_for("views.publish"))[0].args
@@ -283,8 +297,12 @@ async def test_app_home_shows_balance_allowance_tier_and_a_button(
 async def test_announcement_and_replies_are_valid_block_kit(
     world: SlackWorld, tmp_path: Path
 ) -> None:
-    await world.post(slash_command("<@U2|ben> +5 thanks for the careful review #craft",
-                                   response_url=world.api.response_url("r1")))
+    await world.post(
+        slash_command(
+            "<@U2|ben> +5 thanks for the careful review #craft",
+            response_url=world.api.response_url("r1"),
+        )
+    )
     reply = (await world.api.wait_for_response("r1"))[0]
     assert_valid_blocks({"blocks": reply["blocks"]}, "message", tmp_path)
     await world.post(slash_command("leaderboard all", response_url=world.api.response_url("r2")))
@@ -296,8 +314,13 @@ async def test_announcement_and_replies_are_valid_block_kit(
 
 
 async def test_bot_joining_a_channel_introduces_itself_once(world: SlackWorld) -> None:
-    joined = {"type": "member_joined_channel", "user": "UBOT", "channel": "C9",
-              "channel_type": "C", "team": "T1"}
+    joined = {
+        "type": "member_joined_channel",
+        "user": "UBOT",
+        "channel": "C9",
+        "channel_type": "C",
+        "team": "T1",
+    }
     someone = {**joined, "user": "U3"}
     await world.post(event(joined, event_id="EvJoin"))
     await world.post(event(joined, event_id="EvJoin"), retry_num=1)
@@ -312,11 +335,15 @@ async def test_channel_named_values_and_escaped_text(world: SlackWorld) -> None:
     from core.commands import ConfigureOrganisation
     from core.policy import CompanyValue
 
-    await world.app.bus.handle(ConfigureOrganisation(
-        values=(CompanyValue(slug="ownership", name="Ownership"),)))
-    await world.post(slash_command(
-        "<@U2|ben> +2 fixed R&amp;D build &lt;3 <#C024BE7LR|ownership>",
-        response_url=world.api.response_url("r1")))
+    await world.app.bus.handle(
+        ConfigureOrganisation(values=(CompanyValue(slug="ownership", name="Ownership"),))
+    )
+    await world.post(
+        slash_command(
+            "<@U2|ben> +2 fixed R&amp;D build &lt;3 <#C024BE7LR|ownership>",
+            response_url=world.api.response_url("r1"),
+        )
+    )
     reply = (await world.api.wait_for_response("r1"))[0]
     assert "Values: #ownership" in reply["text"]
     async with world.app.uow(readonly=True) as uow:
@@ -328,12 +355,18 @@ async def test_channel_named_values_and_escaped_text(world: SlackWorld) -> None:
 
 async def test_a_failing_listener_answers_politely(world: SlackWorld) -> None:
     world.api.fail("users.info", status=200, times=1, error="fatal_error")
-    await world.post(slash_command("<@U2|ben> +5 thanks for the careful review", user_id="U9",
-                                   response_url=world.api.response_url("r1")))
+    await world.post(
+        slash_command(
+            "<@U2|ben> +5 thanks for the careful review",
+            user_id="U9",
+            response_url=world.api.response_url("r1"),
+        )
+    )
     reply = (await world.api.wait_for_response("r1"))[0]
     assert reply["response_type"] == "ephemeral"
-    assert reply["text"] == ("Sorry, something went wrong on our side. Nothing was changed; "
-                             "please try again.")
+    assert reply["text"] == (
+        "Sorry, something went wrong on our side. Nothing was changed; please try again."
+    )
     assert await recognitions(world) == 0
 
 
@@ -342,3 +375,73 @@ async def test_healthz_answers(world: SlackWorld) -> None:
     assert response.status == 200 and await response.json() == {"status": "ok"}
     metrics = await (await world.http.get("/metrics")).text()
     assert "laurel_http_requests_total" in metrics
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+async def decision_world(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[SlackWorld, list[str]]]:
+    from core.decisions import Decision
+    from core.ports import UnitOfWork
+
+    applied: list[str] = []
+
+    async def effect(uow: UnitOfWork, decision: Decision) -> None:
+        applied.append(decision.key)
+
+    async with slack_world(request.param, tmp_path, effects={"test": effect}) as built:
+        built.api.add_user(
+            "U1", email="maria@example.com", real_name="Maria Rossi", tz="Europe/Rome"
+        )
+        built.api.add_user("U2", email="omar@example.com", real_name="Omar Haddad", tz="Asia/Dubai")
+        yield built, applied
+
+
+async def test_decision_buttons_decide_once_and_say_who(
+    decision_world: tuple[SlackWorld, list[str]], tmp_path: Path
+) -> None:
+    from adapters.i18n import Renderer
+    from adapters.slack.decisions import decision_actions
+    from core.commands import OpenDecision
+
+    from .slack_requests import block_actions
+
+    world, applied = decision_world
+    decision = await world.app.bus.handle(OpenDecision(key="dec-1", kind="test", subject="42"))
+    actions = decision_actions(decision, Renderer("en"))
+    assert [b["text"]["text"] for b in actions["elements"]] == ["Approve", "Decline"]
+    message = {
+        "type": "message",
+        "ts": "1700000009.000100",
+        "user": "UBOT",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Gift card?"}}, actions],
+    }
+    assert_valid_blocks({"blocks": message["blocks"]}, "message", tmp_path)
+
+    clicks = [
+        block_actions(
+            "laurel_decide:approve",
+            "dec-1",
+            user_id="U1",
+            message=message,
+            response_url=world.api.response_url("maria"),
+        ),
+        block_actions(
+            "laurel_decide:decline",
+            "dec-1",
+            user_id="U2",
+            message=message,
+            response_url=world.api.response_url("omar"),
+        ),
+    ]
+    replies = await asyncio.gather(*(world.post(c) for c in clicks))
+    assert [r.status for r in replies] == [200, 200]
+    first = (await world.api.wait_for_response("maria"))[0]
+    second = (await world.api.wait_for_response("omar"))[0]
+    winner, loser = (first, second) if first.get("replace_original") else (second, first)
+    assert winner["replace_original"] is True
+    assert not any(b["type"] == "actions" for b in winner["blocks"])
+    assert winner["text"].startswith(("Approved by Maria Rossi on", "Declined by Omar Haddad on"))
+    assert loser["response_type"] == "ephemeral" and loser["replace_original"] is False
+    assert loser["text"].startswith("Already decided by")
+    assert applied == ["dec-1"]

@@ -219,3 +219,18 @@ processed_events = sa.Table(
     sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("received_at", UtcDateTime, nullable=False),
 )
+
+
+# Decisions behind buttons (approve/decline, confirm/cancel), taken exactly once.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("options", sa.String(100), nullable=False),  # comma-separated outcomes
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("decided_by", Id, sa.ForeignKey("people.id")),
+    sa.Column("decided_at", UtcDateTime),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+)

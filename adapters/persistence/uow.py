@@ -11,6 +11,7 @@ from core.errors import TransientStoreError
 from core.ports import UnitOfWork
 
 from .config import ConfigCache, SqlConfig
+from .decisions import SqlDecisions
 from .engine import READONLY
 from .giving import SqlDailyGiving
 from .ledger import SqlLedger
@@ -57,6 +58,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.stats = SqlStats(conn)
         self.giving = SqlDailyGiving(conn)
         self.config = SqlConfig(conn, self._cache)
+        self.decisions = SqlDecisions(conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"

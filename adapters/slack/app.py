@@ -26,7 +26,7 @@ from core.bus import MessageBus
 from core.events import KudosGiven, TierReached
 from core.ports import UnitOfWorkFactory
 
-from . import giving, home, reactions
+from . import decisions, giving, home, reactions
 from .blocks import GIVE_BUTTON, GIVE_MODAL
 from .client import web_client
 from .context import SlackContext
@@ -153,6 +153,10 @@ class SlackAdapter:
                     user_id=body["user"]["id"],
                 ),
             )
+
+        @app.action(decisions.ACTION)
+        async def decide(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await decisions.on_click(ack, body, respond, ctx)
 
         @app.view(GIVE_MODAL)
         async def give_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
