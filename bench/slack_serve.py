@@ -503,6 +503,7 @@ async def load(
         progress.update(task, description=_recording(progress, task, recorded, result.sent))
         await asyncio.sleep(POLL)
     result.recorded, result.elapsed = recorded, now - start
+    progress.update(task, description=_recording(progress, task, recorded, result.sent))
     result.timed_out = recorded < result.sent
     return result
 

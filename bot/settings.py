@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from adapters.persistence.engine import DEFAULT_URL
+from adapters.secrets import SecretBox, SecretsUnavailable
 
 ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 
@@ -27,10 +28,26 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    secret_keys: str | None = Field(None, alias="LAUREL_SECRET_KEYS")
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Multi-workspace install (SLACK_CLIENT_ID and _SECRET) instead of one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth))
+
+    @model_validator(mode="after")
+    def _oauth_needs_keys(self) -> Settings:
+        if self.slack_oauth and not self.secret_keys:
+            raise ValueError("LAUREL_SECRET_KEYS must be set to store Slack installations")
+        if self.secret_keys:
+            SecretBox.from_setting(self.secret_keys)  # fails here, not at the first install
+        return self
 
     @field_validator("slack_app_token")
     @classmethod
@@ -58,6 +75,8 @@ class ConfigurationError(Exception):
 def load_settings() -> Settings:
     try:
         return Settings()
+    except SecretsUnavailable as error:
+        raise ConfigurationError(str(error)) from None
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"

@@ -12,7 +12,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from adapters.persistence.inbox import Inbox
-from adapters.slack.app import SlackAdapter
+from adapters.secrets import SecretBox
+from adapters.slack.app import OAuth, SlackAdapter
+from adapters.slack.installations import SqlInstallationStore, SqlOAuthStateStore
 from core.events import Event, KudosGiven
 
 from .bootstrap import App
@@ -53,6 +55,32 @@ class Metrics:
         return response
 
 
+def _slack(app: App) -> SlackAdapter:
+    settings = app.settings
+    assert settings.slack_signing_secret
+    oauth = None
+    if settings.slack_oauth:
+        assert settings.slack_client_id and settings.slack_client_secret
+        oauth = OAuth(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            installations=SqlInstallationStore(
+                app.engine, SecretBox.from_setting(settings.secret_keys)
+            ),
+            states=SqlOAuthStateStore(app.engine),
+        )
+    return SlackAdapter(
+        bus=app.bus,
+        uow=app.uow,
+        inbox=Inbox(app.engine),
+        signing_secret=settings.slack_signing_secret,
+        api_url=settings.slack_api_url,
+        default_language=settings.locale,
+        token=settings.slack_bot_token,
+        oauth=oauth,
+    )
+
+
 def build(app: App) -> web.Application:
     metrics = Metrics()
     app.bus.subscribe(KudosGiven, metrics.count_kudos)
@@ -76,17 +104,11 @@ def build(app: App) -> web.Application:
     web_app.router.add_get("/metrics", metrics_route)
     settings = app.settings
     if settings.slack_enabled:
-        assert settings.slack_bot_token and settings.slack_signing_secret
-        slack = SlackAdapter(
-            bus=app.bus,
-            uow=app.uow,
-            inbox=Inbox(app.engine),
-            token=settings.slack_bot_token,
-            signing_secret=settings.slack_signing_secret,
-            api_url=settings.slack_api_url,
-            default_language=settings.locale,
-        )
+        slack = _slack(app)
         web_app.router.add_post("/slack/events", slack.handle)
+        if settings.slack_oauth:
+            web_app.router.add_get("/slack/install", slack.handle_oauth)
+            web_app.router.add_get("/slack/oauth_redirect", slack.handle_oauth)
         web_app[SLACK] = slack
         if settings.slack_app_token:
             web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))

@@ -306,7 +306,7 @@ class FakeSlackApi:
             self.calls.append(call)
             response = self._fault_response(method, call)
             if response is None:
-                if not token:
+                if not token and method not in _CLIENT_AUTHENTICATED:
                     body: Json = {"ok": False, "error": "not_authed"}
                 elif method in self._handlers:
                     body = self._handlers[method](args)
@@ -544,6 +544,10 @@ class FakeSlackApi:
                 for f in files
             ],
         }
+
+
+# OAuth token exchange authenticates with the app's client id and secret, not a token.
+_CLIENT_AUTHENTICATED = {"oauth.v2.access", "oauth.access", "oauth.v2.exchange"}
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

@@ -110,3 +110,9 @@ def test_app_home_and_messages_tab(manifest: dict[str, Any]) -> None:
     assert home["home_tab_enabled"] is True  # app_home_opened publishes the Home tab
     assert home["messages_tab_enabled"] is True  # message.im: people write to laurel
     assert home["messages_tab_read_only_enabled"] is False
+
+
+def test_oauth_install_asks_for_the_manifests_scopes(manifest: dict[str, Any]) -> None:
+    from adapters.slack.app import BOT_SCOPES
+
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

@@ -234,3 +234,22 @@ decisions = sa.Table(
     sa.Column("decided_at", UtcDateTime),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
 )
+
+
+# Slack workspaces that installed laurel through OAuth; the installation (with its
+# tokens) is stored encrypted with LAUREL_SECRET_KEYS.
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    sa.Column("enterprise_id", sa.String(32), primary_key=True),  # "" when none
+    sa.Column("team_id", sa.String(32), primary_key=True),  # "" for org-wide installs
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("installed_at", UtcDateTime, nullable=False),
+)
+
+slack_oauth_states = sa.Table(
+    "slack_oauth_states",
+    metadata,
+    sa.Column("state", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -28,15 +31,42 @@ from core.ports import UnitOfWorkFactory
 
 from . import decisions, giving, home, reactions
 from .blocks import GIVE_BUTTON, GIVE_MODAL
-from .client import web_client
+from .clients import SlackClients
 from .context import SlackContext
 from .directory import SlackDirectory
+from .installations import SqlInstallationStore, SqlOAuthStateStore
 from .notifier import SlackNotifier
 
 log = logging.getLogger("laurel.slack")
 
+# The bot scopes an OAuth install asks for: the same list as app_manifest.yml.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "im:history",
+    "app_mentions:read",
+    "reactions:read",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+)
+INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 GLOBAL_SHORTCUT = "laurel_give_kudos"
 MESSAGE_SHORTCUT = "laurel_give_kudos_message"
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """Multi-workspace install: the app's credentials and where installations are kept."""
+
+    client_id: str
+    client_secret: str
+    installations: SqlInstallationStore
+    states: SqlOAuthStateStore
 
 
 class SlackAdapter:
@@ -46,25 +76,42 @@ class SlackAdapter:
         bus: MessageBus,
         uow: UnitOfWorkFactory,
         inbox: Inbox,
-        token: str,
         signing_secret: str,
         api_url: str,
         default_language: str,
+        token: str | None = None,
+        oauth: OAuth | None = None,
     ) -> None:
-        client = web_client(token, api_url)
-        directory = SlackDirectory(client=client, bus=bus, uow=uow)
+        clients = SlackClients(
+            base_url=api_url, token=token, installations=oauth.installations if oauth else None
+        )
+        directory = SlackDirectory(clients=clients, bus=bus, uow=uow)
         self.ctx = SlackContext(
             bus=bus,
             uow=uow,
-            client=client,
+            clients=clients,
             directory=directory,
             chat=ChatCommands(bus),
             default_language=default_language,
         )
         self.inbox = inbox
         self.verifier = SignatureVerifier(signing_secret)
+        settings = None
+        if oauth is not None:
+            settings = AsyncOAuthSettings(
+                client_id=oauth.client_id,
+                client_secret=oauth.client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=oauth.installations,
+                state_store=oauth.states,
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+            )
         self.app = AsyncApp(
-            client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False
+            client=clients.default,
+            signing_secret=signing_secret,
+            oauth_settings=settings,
+            raise_error_for_unhandled_request=False,
         )
         self.notifier = SlackNotifier(self.ctx)
         bus.subscribe(KudosGiven, self.notifier)
@@ -100,7 +147,7 @@ class SlackAdapter:
             if event.get("user") == context.bot_user_id and await self.inbox.claim(
                 "slack", body.get("event_id", "")
             ):
-                await _guard("member_joined_channel", home.introduce(ctx, event))
+                await _guard("member_joined_channel", home.introduce(ctx, _team(context), event))
 
         @app.event("message")
         async def message(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -178,6 +225,24 @@ class SlackAdapter:
 
         return connected
 
+    async def handle_oauth(self, request: web.Request) -> web.Response:
+        """GET /slack/install and /slack/oauth_redirect: bolt's OAuth flow, our database."""
+        flow = self.app.oauth_flow
+        if flow is None:
+            return web.json_response(
+                {"error": "multi-workspace install is not enabled"}, status=404
+            )
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.query_string,
+            headers={k.lower(): v for k, v in request.headers.items()},
+        )
+        if request.path == flow.install_path:
+            response = await flow.handle_installation(bolt_request)
+        else:
+            response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(response)
+
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: verify, validate, then let bolt dispatch."""
         raw = await request.read()
@@ -192,11 +257,7 @@ class SlackAdapter:
         response = await self.app.async_dispatch(
             AsyncBoltRequest(body=body, query=request.query_string, headers={**headers})
         )
-        return web.Response(
-            status=response.status,
-            body=response.body,
-            headers=response.first_headers_without_set_cookie(),
-        )
+        return await to_aiohttp_response(response)
 
 
 def _parse(body: str, content_type: str) -> None:

@@ -10,7 +10,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
+def web_client(token: str | None, base_url: str) -> AsyncWebClient:
     """bolt ignores SLACK_API_URL unless the client it gets was built with it.
 
     The default client retries connection errors only; 429 (after Retry-After) and 5xx

@@ -14,6 +14,7 @@ from core.people import Person
 from core.policy import OrgConfig
 from core.ports import UnitOfWorkFactory
 
+from .clients import SlackClients
 from .directory import SlackDirectory
 
 log = logging.getLogger("laurel.slack")
@@ -23,10 +24,13 @@ log = logging.getLogger("laurel.slack")
 class SlackContext:
     bus: MessageBus
     uow: UnitOfWorkFactory
-    client: AsyncWebClient
+    clients: SlackClients
     directory: SlackDirectory
     chat: ChatCommands
     default_language: str
+
+    async def client(self, team: str) -> AsyncWebClient:
+        return await self.clients.for_team(team)
 
     def renderer(self, person: Person | None, language: str | None = None) -> Renderer:
         chosen = language or (person.locale if person else None) or self.default_language

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from core.bus import MessageBus
 from core.commands import SyncChatProfile
 from core.errors import UnknownPerson
 from core.people import Identity, Person
 from core.ports import UnitOfWorkFactory
+
+from .clients import NotInstalled, SlackClients
 
 PLATFORM = "slack"
 STALE_AFTER = 3600.0
@@ -36,8 +37,8 @@ class Profile:
 
 
 class SlackDirectory:
-    def __init__(self, *, client: AsyncWebClient, bus: MessageBus, uow: UnitOfWorkFactory) -> None:
-        self._client = client
+    def __init__(self, *, clients: SlackClients, bus: MessageBus, uow: UnitOfWorkFactory) -> None:
+        self._clients = clients
         self._bus = bus
         self._uow = uow
         self._profiles: dict[tuple[str, str], Profile] = {}
@@ -58,8 +59,9 @@ class SlackDirectory:
 
     async def _fetch(self, team: str, user_id: str) -> Profile:
         try:
-            user = (await self._client.users_info(user=user_id))["user"]
-        except SlackApiError:
+            client = await self._clients.for_team(team)
+            user = (await client.users_info(user=user_id))["user"]
+        except (SlackApiError, NotInstalled):
             raise UnknownPerson(f"<@{user_id}>") from None
         profile = user.get("profile", {})
         person = await self._bus.handle(
@@ -87,8 +89,9 @@ class SlackDirectory:
         if group is None:
             raise UnknownPerson(mention)
         try:
-            members = (await self._client.usergroups_users_list(usergroup=group.group(1)))["users"]
-        except SlackApiError:
+            client = await self._clients.for_team(team)
+            members = (await client.usergroups_users_list(usergroup=group.group(1)))["users"]
+        except (SlackApiError, NotInstalled):
             raise UnknownPerson(mention) from None
         return [await self.person(team, member) for member in members]
 
@@ -100,15 +103,17 @@ class SlackDirectory:
             return known[0].workspace, known[0].user_id
         if person.email.endswith(".invalid"):
             return None
-        try:
-            user = (await self._client.users_lookupByEmail(email=person.email))["user"]
-        except SlackApiError:
-            return None
-        team = user.get("team_id", "")
-        linked = await self.profile(team, user["id"])
-        if linked.person.id != person.id:  # e-mail matched someone else after a change
-            return None
-        return team, user["id"]
+        for team in await self._clients.teams():  # one workspace, or each installed one
+            try:
+                client = await self._clients.for_team(team)
+                user = (await client.users_lookupByEmail(email=person.email))["user"]
+            except (SlackApiError, NotInstalled):
+                continue
+            found_team = user.get("team_id") or team
+            linked = await self.profile(found_team, user["id"])
+            if linked.person.id == person.id:  # the e-mail may have moved to someone else
+                return found_team, user["id"]
+        return None
 
     def avatar(self, team: str, user_id: str) -> str | None:
         cached = self._profiles.get((team, user_id))

@@ -126,7 +126,8 @@ async def direct_message(event: dict[str, Any], ctx: SlackContext, team: str) ->
         channel=None,
     )
     render = ctx.renderer(actor, card.language)
-    await ctx.client.chat_postMessage(
+    client = await ctx.client(team)
+    await client.chat_postMessage(
         channel=event["channel"],
         text=blocks.card_text(card, render),
         blocks=blocks.card_blocks(card, render),
@@ -147,7 +148,8 @@ async def app_mention(event: dict[str, Any], ctx: SlackContext, team: str, bot_u
         channel=event["channel"],
     )
     render = ctx.renderer(actor, card.language)
-    await ctx.client.chat_postEphemeral(
+    client = await ctx.client(team)
+    await client.chat_postEphemeral(
         channel=event["channel"],
         user=event["user"],
         text=blocks.card_text(card, render),
@@ -165,7 +167,7 @@ async def open_modal(
     channel: str | None = None,
 ) -> None:
     actor, config, link = await asyncio.gather(
-        ctx.directory.person(team, user_id), ctx.config(), _permalink(ctx, channel, message)
+        ctx.directory.person(team, user_id), ctx.config(), _permalink(ctx, team, channel, message)
     )
     reason = f"{link} " if link else ""
     receivers = []
@@ -179,17 +181,18 @@ async def open_modal(
         receivers=receivers,
         metadata=json.dumps({"channel": channel} if channel else {}),
     )
-    await ctx.client.views_open(trigger_id=trigger_id, view=view)
+    await (await ctx.client(team)).views_open(trigger_id=trigger_id, view=view)
 
 
 async def _permalink(
-    ctx: SlackContext, channel: str | None, message: dict[str, Any] | None
+    ctx: SlackContext, team: str, channel: str | None, message: dict[str, Any] | None
 ) -> str | None:
     """The message's link, or None when Slack will not give it (the modal opens anyway)."""
     if not (message and channel):
         return None
     try:
-        found = await ctx.client.chat_getPermalink(channel=channel, message_ts=message["ts"])
+        client = await ctx.client(team)
+        found = await client.chat_getPermalink(channel=channel, message_ts=message["ts"])
     except SlackApiError:
         return None
     return str(found["permalink"])
@@ -236,7 +239,7 @@ async def submit_modal(ack: AsyncAck, body: dict[str, Any], ctx: SlackContext) -
         return
     await ack()
     card = kudos_card(result)
-    await ctx.client.chat_postMessage(
+    await (await ctx.client(team)).chat_postMessage(
         channel=user_id,
         text=blocks.card_text(card, render),
         blocks=blocks.card_blocks(card, render),

@@ -24,14 +24,15 @@ async def publish_home(ctx: SlackContext, team: str, user_id: str) -> None:
         if r.giver_id != person.id and r.revoked_at is None and r.giver_id in history.people
     ][:5]
     view = blocks.home_view(balance, received, board.receivers, ctx.renderer(person))
-    await ctx.client.views_publish(user_id=user_id, view=view)
+    await (await ctx.client(team)).views_publish(user_id=user_id, view=view)
 
 
-async def introduce(ctx: SlackContext, event: dict[str, Any]) -> None:
+async def introduce(ctx: SlackContext, team: str, event: dict[str, Any]) -> None:
     render = ctx.renderer(None)
+    emoji = next(iter((await ctx.config()).chat.reactions), "star")
     intro = render(
-        text(MsgId.INTRO, example="/kudos @name +5 …", emoji=":star:", help="/kudos help")
+        text(MsgId.INTRO, example="/kudos @name +5 …", emoji=f":{emoji}:", help="/kudos help")
     )
-    await ctx.client.chat_postMessage(
+    await (await ctx.client(team)).chat_postMessage(
         channel=event["channel"], text=intro, blocks=[blocks.section(blocks.escape(intro))]
     )

@@ -73,8 +73,9 @@ class SlackNotifier:
             if found is None:
                 log.info("no Slack account for person %s; DM not sent", person.id)
                 return
-            opened = await self._ctx.client.conversations_open(users=found[1])
-            await self._ctx.client.chat_postMessage(
+            client = await self._ctx.client(found[0])
+            opened = await client.conversations_open(users=found[1])
+            await client.chat_postMessage(
                 channel=opened["channel"]["id"],
                 text=message,
                 blocks=[blocks.section(blocks.escape(message))],
@@ -103,7 +104,8 @@ class SlackNotifier:
                 avatars,
                 self._ctx.renderer(None),
             )
-            await self._ctx.client.chat_postMessage(
+            client = await self._ctx.client(r.context.get("team", ""))
+            await client.chat_postMessage(
                 channel=channel, blocks=body, text=body[0]["text"]["text"]
             )
         except (TimeoutError, SlackApiError, OSError) as error:

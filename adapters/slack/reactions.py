@@ -29,7 +29,8 @@ async def reaction_added(event: dict[str, Any], ctx: SlackContext, team: str) ->
     receiver = await ctx.directory.person(team, author)
     if receiver.is_bot:
         return
-    link = await ctx.client.chat_getPermalink(channel=item["channel"], message_ts=item["ts"])
+    client = await ctx.client(team)
+    link = await client.chat_getPermalink(channel=item["channel"], message_ts=item["ts"])
     try:
         await ctx.bus.handle(
             GiveKudos(
@@ -48,7 +49,7 @@ async def reaction_added(event: dict[str, Any], ctx: SlackContext, team: str) ->
             )
         )
     except DomainError as refused:  # only the reactor sees why nothing happened
-        await ctx.client.chat_postEphemeral(
+        await client.chat_postEphemeral(
             channel=item["channel"], user=reactor, text=ctx.renderer(giver)(refused.text())
         )
 
