@@ -173,12 +173,12 @@ def leaderboard_card(view: LeaderboardView) -> Card:
         (MsgId.LEADERBOARD_RECEIVERS, view.receivers),
         (MsgId.LEADERBOARD_GIVERS, view.givers),
     ):
-        lines = _ranking(ranked) or [text(MsgId.LEADERBOARD_EMPTY)]
+        lines = ranking_lines(ranked) or [text(MsgId.LEADERBOARD_EMPTY)]
         sections.append(Section(lines, heading=text(heading)))
     return Card(sections, title=title, badge="🏆")
 
 
-def _ranking(ranked: list[Ranked]) -> list[Text]:
+def ranking_lines(ranked: list[Ranked]) -> list[Text]:
     return [
         text(
             MsgId.LEADERBOARD_LINE,

@@ -160,46 +160,35 @@ class SlackAdapter:
                 giving.app_mention(event, ctx, _team(context), context.bot_user_id or ""),
             )
 
+        async def open_modal(name: str, body: dict[str, Any], **about_message: Any) -> None:
+            modal = giving.open_modal(
+                ctx,
+                trigger_id=body["trigger_id"],
+                team=body["team"]["id"],
+                user_id=body["user"]["id"],
+                **about_message,
+            )
+            await _guard(name, modal)
+
         @app.shortcut(GLOBAL_SHORTCUT)
         async def global_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
-            await _guard(
-                "shortcut",
-                giving.open_modal(
-                    ctx,
-                    trigger_id=body["trigger_id"],
-                    team=body["team"]["id"],
-                    user_id=body["user"]["id"],
-                ),
-            )
+            await open_modal("shortcut", body)
 
         @app.shortcut(MESSAGE_SHORTCUT)
         async def message_shortcut(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
-            await _guard(
+            await open_modal(
                 "message_shortcut",
-                giving.open_modal(
-                    ctx,
-                    trigger_id=body["trigger_id"],
-                    team=body["team"]["id"],
-                    user_id=body["user"]["id"],
-                    message=body.get("message"),
-                    channel=body.get("channel", {}).get("id"),
-                ),
+                body,
+                message=body.get("message"),
+                channel=body.get("channel", {}).get("id"),
             )
 
         @app.action(GIVE_BUTTON)
         async def give_button(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
-            await _guard(
-                "give_button",
-                giving.open_modal(
-                    ctx,
-                    trigger_id=body["trigger_id"],
-                    team=body["team"]["id"],
-                    user_id=body["user"]["id"],
-                ),
-            )
+            await open_modal("give_button", body)
 
         @app.action(decisions.ACTION)
         async def decide(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

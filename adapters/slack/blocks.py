@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.chat.cards import Card, Tone
+from adapters.chat.cards import Card, Tone, balance_card, ranking_lines
 from adapters.i18n import Renderer
-from core.messages import MsgId, Names, Text, points, text
+from core.messages import MsgId, Names, points, text
 from core.people import Person
 from core.policy import CompanyValue
 from core.recognition import Recognition
@@ -95,8 +95,6 @@ def home_view(
     render: Renderer,
 ) -> Block:
     """The App Home tab: balance, allowance, tier, recent kudos, a button, top of the month."""
-    from adapters.chat.cards import balance_card
-
     blocks = card_blocks(balance_card(view), render)
     blocks.append(
         {
@@ -125,20 +123,7 @@ def home_view(
         lines.append(escape(render(text(MsgId.HISTORY_EMPTY))))
     blocks.append(section("\n".join(lines)))
     leaders = [f"*{escape(render(text(MsgId.HOME_TOP)))}*"]
-    leaders += [
-        escape(
-            render(
-                text(
-                    MsgId.LEADERBOARD_LINE,
-                    rank=i,
-                    name=r.person.display_name,
-                    points=points(r.standing.points),
-                    kudos=Text(MsgId.KUDOS_COUNT, {}, r.standing.count),
-                )
-            )
-        )
-        for i, r in enumerate(top, start=1)
-    ]
+    leaders += [escape(render(line)) for line in ranking_lines(top)]
     if not top:
         leaders.append(escape(render(text(MsgId.LEADERBOARD_EMPTY))))
     blocks.append(section("\n".join(leaders)))

@@ -11,7 +11,7 @@ from ..errors import UnknownPerson
 from ..events import AllowanceOpened
 from ..ledger import AllowanceAccount, TransferKind, transfer
 from ..people import Person
-from ..periods import local_day, period_containing
+from ..periods import Period, local_day, period_containing
 from ..policy import Allowance, OrgConfig, allowance_for
 from ..ports import UnitOfWork
 from ..views import AllowanceState
@@ -28,15 +28,22 @@ async def open_current_period(
     uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
 ) -> AllowanceState:
     """Grant this period's allowance once (per person and period), lapsing the last one's rest."""
-    due = await entitlement(uow, person, config)
-    period = period_containing(local_day(now, person.tz), due.period)
-    account = await uow.ledger.allowance_account(person.id)
+    due, period, account = await _standing(uow, person, config, now)
     if _is_behind(account, period.key) and await uow.ledger.open_period(
         person.id, period.key, due.amount
     ):
         await _lapse_and_grant(uow, person.id, period.key, due.amount, config, now)
         account = await uow.ledger.allowance_account(person.id)
     return AllowanceState(period=period, total=account.granted, left=account.balance)
+
+
+async def _standing(
+    uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
+) -> tuple[Allowance, Period, AllowanceAccount]:
+    """What the person is due, the period they are in now, and their account as stored."""
+    due = await entitlement(uow, person, config)
+    period = period_containing(local_day(now, person.tz), due.period)
+    return due, period, await uow.ledger.allowance_account(person.id)
 
 
 def _is_behind(account: AllowanceAccount, period_key: str) -> bool:
@@ -69,9 +76,7 @@ async def current_allowance(
     uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
 ) -> AllowanceState:
     """The allowance as it stands now, without writing: an unopened period shows its grant."""
-    due = await entitlement(uow, person, config)
-    period = period_containing(local_day(now, person.tz), due.period)
-    account = await uow.ledger.allowance_account(person.id)
+    due, period, account = await _standing(uow, person, config, now)
     if not _is_behind(account, period.key):
         return AllowanceState(period=period, total=account.granted, left=account.balance)
     carried = account.balance if config.policy.rollover else 0
