@@ -445,3 +445,37 @@ async def test_decision_buttons_decide_once_and_say_who(
     assert loser["response_type"] == "ephemeral" and loser["replace_original"] is False
     assert loser["text"].startswith("Already decided by")
     assert applied == ["dec-1"]
+
+
+async def test_a_failing_event_listener_apologises_to_the_person(world: SlackWorld) -> None:
+    world.api.fail("chat.getPermalink", status=200, times=1, error="fatal_error")
+    await world.post(
+        event(reaction_added_event("star", user_id="U1", item_user="U2"), event_id="EvFail")
+    )
+    sorry = await world.api.wait_for("chat.postEphemeral")
+    assert sorry[0].args["user"] == "U1"
+    assert sorry[0].args["text"].startswith("Sorry, something went wrong on our side.")
+    assert await recognitions(world) == 0
+
+
+async def test_deleting_a_message_changes_nothing(world: SlackWorld) -> None:
+    await world.post(
+        event(
+            reaction_added_event("star", user_id="U1", item_user="U2", item_ts="1700000007.000100"),
+            event_id="EvA",
+        )
+    )
+    await world.settle()
+    deleted = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "channel": "C1",
+        "deleted_ts": "1700000007.000100",
+        "ts": "1700000008.000100",
+        "hidden": True,
+        "previous_message": {"type": "message", "user": "U2", "ts": "1700000007.000100"},
+    }
+    await world.post(event(deleted, event_id="EvDeleted"))
+    await world.settle()
+    assert await earned(world, "ben@example.com") == 1
+    assert await recognitions(world) == 1

@@ -27,6 +27,7 @@ from adapters.chat.commands import ChatCommands
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
 from core.events import KudosGiven, TierReached
+from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
 from . import decisions, giving, home, reactions
@@ -127,7 +128,11 @@ class SlackAdapter:
 
         @app.event("reaction_added")
         async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
-            await _guard("reaction_added", reactions.reaction_added(event, ctx, _team(context)))
+            await _guard(
+                "reaction_added",
+                reactions.reaction_added(event, ctx, _team(context)),
+                _sorry(ctx, context, event),
+            )
 
         @app.event("reaction_removed")
         async def reaction_removed(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -151,13 +156,18 @@ class SlackAdapter:
 
         @app.event("message")
         async def message(event: dict[str, Any], context: AsyncBoltContext) -> None:
-            await _guard("message", giving.direct_message(event, ctx, _team(context)))
+            await _guard(
+                "message",
+                giving.direct_message(event, ctx, _team(context)),
+                _sorry(ctx, context, event) if event.get("channel_type") == "im" else None,
+            )
 
         @app.event("app_mention")
         async def mentioned(event: dict[str, Any], context: AsyncBoltContext) -> None:
             await _guard(
                 "app_mention",
                 giving.app_mention(event, ctx, _team(context), context.bot_user_id or ""),
+                _sorry(ctx, context, event),
             )
 
         async def open_modal(name: str, body: dict[str, Any], **about_message: Any) -> None:
@@ -265,9 +275,39 @@ def _team(context: AsyncBoltContext) -> str:
     return context.team_id or context.enterprise_id or ""
 
 
-async def _guard(name: str, work: Awaitable[None]) -> None:
-    """A failing listener is logged with its trace; Slack already has its ack."""
+async def _guard(name: str, work: Awaitable[None], sorry: Sorry | None = None) -> None:
+    """A failing listener is logged with its trace (Slack already has its ack), and the
+    person who was waiting for an answer gets an apology instead of silence."""
     try:
         await work
     except Exception:
         log.exception("Slack %s listener failed", name)
+        if sorry is not None:
+            await sorry.send()
+
+
+@dataclass(frozen=True)
+class Sorry:
+    ctx: SlackContext
+    team: str
+    channel: str
+    user: str
+
+    async def send(self) -> None:
+        try:
+            client = await self.ctx.client(self.team)
+            await client.chat_postEphemeral(
+                channel=self.channel,
+                user=self.user,
+                text=self.ctx.renderer(None)(text(MsgId.ERROR_INTERNAL)),
+            )
+        except Exception:
+            log.exception("could not apologise to %s", self.user)
+
+
+def _sorry(
+    ctx: SlackContext, context: AsyncBoltContext, event: dict[str, Any], user: str | None = None
+) -> Sorry | None:
+    channel = event.get("channel") or event.get("item", {}).get("channel")
+    who = user or event.get("user")
+    return Sorry(ctx, _team(context), channel, who) if channel and who else None
