@@ -23,7 +23,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
 Run `python -m bench` (all) or `python -m bench give leaderboard`; set `LAUREL_BENCH_PG_URL`
-(or `LAUREL_TEST_PG_URL`) to include PostgreSQL. Each run rewrites the sections it ran.
+(or `LAUREL_TEST_PG_URL`) to include PostgreSQL (`slack` runs only then). Each run rewrites
+the sections it ran.
 Figures are measured on the machine named under each table; they are not assertions in
 the test suite.
 """
@@ -57,6 +58,8 @@ async def main(names: list[str]) -> None:
         for name in names:
             title, run = SUITES[name]
             rows = await run(progress)
+            if not rows:  # the suite could not run here (e.g. it needs PostgreSQL)
+                continue
             sections[title] = markdown(title, rows)
             table = Table(title=title)
             for column in rows[0]:

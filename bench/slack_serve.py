@@ -7,8 +7,13 @@ server shares an event loop with the load generator.
 
 laurel acknowledges a slash command before it records the gift, so throughput is counted
 as rows durably in the database: after the last ack, `recognitions` is polled until it
-holds every gift sent, and gifts recorded are divided by the time from the first request
-until then. The baseline is measured the same way on its own table.
+holds every gift sent (or stops growing, or a timeout), and gifts recorded are divided by
+the time from the first request until the last of them was there. The baseline is
+measured the same way on its own table.
+
+Each level gets its own `laurel serve` process (same database), warmed up so that every
+giver and receiver is synced, so that work left over from one level (laurel keeps
+working after the acks) never lands in the next one's figures.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import contextlib
 import hashlib
 import hmac
 import itertools
+import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -46,9 +54,12 @@ USERS = 1000  # U0..U999 exist in the fake; giver U{c}, receiver U{500 + c}
 RECEIVER_OFFSET = 500
 STARTUP_TIMEOUT = 60.0
 LEVEL_TIMEOUT = 90.0  # sending one level
-RECORD_TIMEOUT = 60.0  # waiting, after the last ack, for the rows
-QUIET_TIMEOUT = 20.0  # waiting for laurel's notifications to finish between levels
+RECORD_TIMEOUT = 45.0  # waiting, after the last ack, for the rows
+STALLED = 5.0  # ... unless no row arrived for this long: the rest are not coming
+QUIET_TIMEOUT = 10.0  # waiting for laurel's notifications after the warm-up
+STOP_TIMEOUT = 5.0  # SIGTERM, then SIGKILL
 POLL = 0.02
+ERROR_RECORD = re.compile(r"\bERROR:[\w.]+:")  # how an ERROR record starts in laurel's log
 BASELINE_POOL = 10
 BASELINE_TABLE = "bench_baseline_gifts"
 
@@ -62,6 +73,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.responses = 0
+        self.apologies = 0  # response_url posts without blocks: laurel's "something went wrong"
         self.last_activity = time.monotonic()
         self._runner: web.AppRunner | None = None
         self.root = ""
@@ -87,13 +99,13 @@ class FakeSlack:
     def response_url(self, n: int) -> str:
         return f"{self.root}/response/{n}"
 
-    @property
-    def activity(self) -> int:
-        return sum(self.calls.values()) + self.responses
-
     async def _response(self, request: web.Request) -> web.Response:
-        await request.read()
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            body = None
         self.responses += 1
+        self.apologies += not (isinstance(body, dict) and body.get("blocks"))
         self.last_activity = time.monotonic()
         return web.json_response({"ok": True})
 
@@ -177,8 +189,8 @@ def _dsn(url: URL) -> str:
 
 
 def _check_local(url: URL) -> None:
-    if url.host not in (None, "", HOST, "localhost"):
-        raise SystemExit(f"the slack benchmark only talks to {HOST}, not {url.host}")
+    if url.host != HOST:
+        raise SystemExit(f"the slack benchmark only talks to {HOST}, not {url.host or 'a socket'}")
 
 
 @contextlib.asynccontextmanager
@@ -226,8 +238,12 @@ class Server:
         """VmRSS of the process in KiB (0 once it is gone)."""
         return _status_kib(self.process.pid, "VmRSS")
 
-    def peak(self) -> int:
-        return _status_kib(self.process.pid, "VmHWM")
+    def logged_errors(self) -> int:
+        """Log records of level ERROR so far (one per failure, with its traceback)."""
+        try:
+            return len(ERROR_RECORD.findall(self.log.read_text(errors="replace")))
+        except OSError:
+            return 0
 
     def cpu(self) -> float:
         """User + system CPU seconds the process has used so far."""
@@ -254,7 +270,7 @@ async def subprocess_server(
     name: str, argv: list[str], env: dict[str, str], port: int
 ) -> AsyncIterator[Server]:
     """Start argv, wait for GET /healthz = 200 on port; SIGTERM (then SIGKILL) on the way out."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"laurel-bench-{name}-"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"laurel-bench-{name.replace(' ', '-')}-"))
     log_path = workdir / "server.log"
     log: TextIO = log_path.open("w")
     process = await asyncio.create_subprocess_exec(
@@ -274,11 +290,12 @@ async def subprocess_server(
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(process.wait(), 15)
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
             except TimeoutError:
                 process.kill()
                 await process.wait()
         log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _wait_healthy(server: Server) -> None:
@@ -443,15 +460,18 @@ def slash_command(secret: str, giver: int, receiver: int, response_url: str) -> 
 @dataclass
 class Result:
     sent: int = 0
-    errors: int = 0
+    errors: int = 0  # answers other than 200, and requests that got no answer
     recorded: int = 0
-    elapsed: float = 0.0
-    timed_out: bool = False
+    elapsed: float = 0.0  # first request until the last row counted was there
     latencies: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.recorded / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.recorded
 
 
 async def load(
@@ -494,23 +514,21 @@ async def load(
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         await asyncio.gather(*(client(c, http) for c in range(clients)))
     # Acks alone do not count: wait until the rows are in the database.
-    wait_until = time.perf_counter() + RECORD_TIMEOUT
-    while True:
-        recorded = await count() - before
+    label = progress.tasks[task].description
+    recorded, changed = await count() - before, time.perf_counter()
+    give_up = changed + RECORD_TIMEOUT
+    while recorded < result.sent:
+        progress.update(task, description=f"{label} (recorded {recorded}/{result.sent})")
         now = time.perf_counter()
-        if recorded >= result.sent or now > wait_until:
+        if now > give_up or now - changed > STALLED:
             break
-        progress.update(task, description=_recording(progress, task, recorded, result.sent))
         await asyncio.sleep(POLL)
-    result.recorded, result.elapsed = recorded, now - start
-    progress.update(task, description=_recording(progress, task, recorded, result.sent))
-    result.timed_out = recorded < result.sent
+        latest = await count() - before
+        if latest != recorded:
+            recorded, changed = latest, time.perf_counter()
+    progress.update(task, description=f"{label} (recorded {recorded}/{result.sent})")
+    result.recorded, result.elapsed = recorded, changed - start
     return result
-
-
-def _recording(progress: Progress, task: TaskID, recorded: int, sent: int) -> str:
-    label = progress.tasks[task].description.split(" (")[0]
-    return f"{label} (recorded {recorded}/{sent})"
 
 
 async def settle(fake: FakeSlack, period: float = 0.3) -> None:
@@ -529,19 +547,20 @@ def _mib(kib: int) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def _errors(laurel: Result, baseline: Result) -> str:
-    text = f"{laurel.errors} / {baseline.errors}"
-    missing = [
-        f"{r.sent - r.recorded} {who} unrecorded"
-        for who, r in (("laurel", laurel), ("baseline", baseline))
-        if r.recorded < r.sent
-    ]
-    return text + (f" ({', '.join(missing)})" if missing else "")
+@dataclass
+class LaurelLevel:
+    result: Result
+    idle_rss: int  # KiB, after the warm-up
+    end_rss: int  # KiB, when the last gift was counted
+    cpu: float  # seconds laurel serve used during the level (notifications included)
+    apologies: int  # "something went wrong" answers posted to response_url
+    logged_errors: int
 
 
 async def run(progress: Progress) -> list[dict[str, str]]:
     if not PG_URL:
-        raise SystemExit("the slack benchmark needs LAUREL_BENCH_PG_URL (or LAUREL_TEST_PG_URL)")
+        progress.console.log("slack: skipped, it needs LAUREL_BENCH_PG_URL (or LAUREL_TEST_PG_URL)")
+        return []
     secret = secrets.token_hex(16)
     fake = FakeSlack()
     await fake.start()
@@ -553,74 +572,19 @@ async def run(progress: Progress) -> list[dict[str, str]]:
 
 
 async def _suite(db: URL, fake: FakeSlack, secret: str, progress: Progress) -> list[dict[str, str]]:
-    async with (
-        laurel_serve(db, fake, secret) as laurel,
-        baseline_serve(db, secret) as baseline,
-    ):
-        await configure_allowance(db)  # the server has migrated the database by now
-        conn = await asyncpg.connect(_dsn(db), timeout=10)
-        try:
+    conn = await asyncpg.connect(_dsn(db), timeout=10)
+    try:
 
-            async def gifts() -> int:
-                return int(await conn.fetchval("SELECT count(*) FROM recognitions"))
+        async def gifts() -> int:
+            return int(await conn.fetchval("SELECT count(*) FROM recognitions"))
 
-            async def inserted() -> int:
-                return int(await conn.fetchval(f"SELECT count(*) FROM {BASELINE_TABLE}"))
+        async def inserted() -> int:
+            return int(await conn.fetchval(f"SELECT count(*) FROM {BASELINE_TABLE}"))
 
-            most = max(clients for clients, _ in LEVELS)
-            warm = progress.add_task("slack warm-up", total=most)
-            warmed = await load(
-                url=f"{laurel.url}/slack/events",
-                secret=secret,
-                clients=most,
-                requests=most,  # one per client: every giver and receiver gets synced
-                count=gifts,
-                response_url=fake.response_url,
-                progress=progress,
-                task=warm,
-            )
-            if warmed.errors or warmed.timed_out:
-                raise RuntimeError(
-                    f"warm-up failed: {warmed.errors} errors, {warmed.recorded}/{warmed.sent}"
-                    f" recorded\n{laurel.tail()}"
-                )
-            await settle(fake)
-            idle_rss = laurel.rss()
-            rows = [
-                {
-                    "clients": "idle, after warm-up",
-                    "requests": "–",
-                    "laurel gifts/s": "–",
-                    "baseline/s": "–",
-                    "laurel/baseline": "–",
-                    "laurel ack p50": "–",
-                    "laurel ack p99": "–",
-                    "baseline p50": "–",
-                    "baseline p99": "–",
-                    "errors laurel / baseline": "–",
-                    "laurel RSS": _mib(idle_rss),
-                }
-            ]
+        rows = []
+        async with baseline_serve(db, secret) as baseline:
             for clients, requests in LEVELS:
-                calls_before, responses_before = sum(fake.calls.values()), fake.responses
-                cpu_before, here_before = laurel.cpu(), time.process_time()
-                task = progress.add_task(f"laurel serve, {clients} clients", total=requests)
-                ours = await load(
-                    url=f"{laurel.url}/slack/events",
-                    secret=secret,
-                    clients=clients,
-                    requests=requests,
-                    count=gifts,
-                    response_url=fake.response_url,
-                    progress=progress,
-                    task=task,
-                )
-                rss = laurel.rss()
-                await settle(fake)
-                laurel_cpu = (laurel.cpu() - cpu_before) / max(ours.recorded, 1)
-                bench_cpu = (time.process_time() - here_before) / max(ours.recorded, 1)
-                answered = fake.responses - responses_before
-                api_calls = sum(fake.calls.values()) - calls_before
+                ours = await _laurel_level(db, fake, secret, clients, requests, gifts, progress)
                 task = progress.add_task(f"baseline, {clients} clients", total=requests)
                 cpu_before = baseline.cpu()
                 base = await load(
@@ -634,34 +598,92 @@ async def _suite(db: URL, fake: FakeSlack, secret: str, progress: Progress) -> l
                     task=task,
                 )
                 base_cpu = (baseline.cpu() - cpu_before) / max(base.recorded, 1)
+                r = ours.result
                 progress.console.log(
-                    f"{clients} clients: laurel {ours.rate:.0f} gifts/s"
-                    f" ({ours.recorded}/{ours.sent} recorded, {answered} response_url posts,"
-                    f" {api_calls} Web API calls; CPU per gift: laurel serve {ms(laurel_cpu)},"
-                    f" this process {ms(bench_cpu)}), baseline {base.rate:.0f}/s"
+                    f"{clients} clients: laurel {r.rate:.0f} gifts/s ({r.recorded}/{r.sent}"
+                    f" recorded in {r.elapsed:.1f} s, {ours.apologies} apologies,"
+                    f" {ours.logged_errors} ERROR records, CPU per gift"
+                    f" {ms(ours.cpu / max(r.recorded, 1))}); baseline {base.rate:.0f}/s"
                     f" (CPU per insert {ms(base_cpu)})"
                 )
-                rows.append(
-                    {
-                        "clients": str(clients),
-                        "requests": f"{requests:,}",
-                        "laurel gifts/s": f"{ours.rate:.0f}",
-                        "baseline/s": f"{base.rate:.0f}",
-                        "laurel/baseline": f"{ours.rate / base.rate:.2f}" if base.rate else "–",
-                        "laurel ack p50": ms(median(ours.latencies)),
-                        "laurel ack p99": ms(percentile(ours.latencies, 99)),
-                        "baseline p50": ms(median(base.latencies)),
-                        "baseline p99": ms(percentile(base.latencies, 99)),
-                        "errors laurel / baseline": _errors(ours, base),
-                        "laurel RSS": _mib(rss),
-                    }
-                )
-            progress.console.log(
-                f"laurel serve peak RSS {_mib(laurel.peak())}; Web API calls {dict(fake.calls)}"
+                rows.append(_row(clients, requests, ours, base))
+        return rows
+    finally:
+        await conn.close()
+
+
+async def _laurel_level(
+    db: URL,
+    fake: FakeSlack,
+    secret: str,
+    clients: int,
+    requests: int,
+    gifts: Callable[[], Awaitable[int]],
+    progress: Progress,
+) -> LaurelLevel:
+    """A fresh `laurel serve`, warmed up for these clients, then `requests` signed /kudos."""
+    async with laurel_serve(db, fake, secret) as laurel:
+        await configure_allowance(db)  # the server has migrated the database by now
+        url = f"{laurel.url}/slack/events"
+        task = progress.add_task(f"laurel warm-up, {clients} clients", total=clients)
+        warmed = await load(
+            url=url,
+            secret=secret,
+            clients=clients,
+            requests=clients,  # one each: every giver and receiver of this level is synced
+            count=gifts,
+            response_url=fake.response_url,
+            progress=progress,
+            task=task,
+        )
+        if warmed.errors or warmed.lost:
+            raise RuntimeError(
+                f"warm-up failed: {warmed.errors} errors, {warmed.recorded}/{warmed.sent}"
+                f" recorded\n{laurel.tail()}"
             )
-            return rows
-        finally:
-            await conn.close()
+        await settle(fake)
+        idle_rss, cpu_before, apologies = laurel.rss(), laurel.cpu(), fake.apologies
+        task = progress.add_task(f"laurel serve, {clients} clients", total=requests)
+        result = await load(
+            url=url,
+            secret=secret,
+            clients=clients,
+            requests=requests,
+            count=gifts,
+            response_url=fake.response_url,
+            progress=progress,
+            task=task,
+        )
+        end_rss = laurel.rss()
+        await settle(fake)
+        return LaurelLevel(
+            result=result,
+            idle_rss=idle_rss,
+            end_rss=end_rss,
+            cpu=laurel.cpu() - cpu_before,
+            apologies=fake.apologies - apologies,
+            logged_errors=laurel.logged_errors(),
+        )
+
+
+def _row(clients: int, requests: int, ours: LaurelLevel, base: Result) -> dict[str, str]:
+    r = ours.result
+    errors = f"{r.errors} / {base.errors}"
+    if r.lost or base.lost:
+        errors += f"; not recorded: {r.lost} / {base.lost}"
+    return {
+        "clients": str(clients),
+        "requests": f"{requests:,}",
+        "laurel gifts/s": f"{r.rate:.0f}",
+        "baseline/s": f"{base.rate:.0f}",
+        "laurel/baseline": f"{r.rate / base.rate:.2f}" if base.rate else "–",
+        "laurel ack p50 / p99": f"{ms(median(r.latencies))} / {ms(percentile(r.latencies, 99))}",
+        "baseline p50 / p99": (
+            f"{ms(median(base.latencies))} / {ms(percentile(base.latencies, 99))}"
+        ),
+        "errors laurel / baseline": errors,
+        "laurel RSS idle → end": f"{_mib(ours.idle_rss)} → {_mib(ours.end_rss)}",
+    }
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["baseline"]:
