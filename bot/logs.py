@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from pythonjsonlogger.json import JsonFormatter
 from rich.logging import RichHandler
@@ -13,6 +14,11 @@ def configure(log_format: str, level: int = logging.WARNING) -> None:
     if log_format == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    elif sys.stderr.isatty():
+        # Plain tracebacks: rich's highlighted ones cost about a second of CPU each, on the
+        # event loop, which under a burst of failures stalls the server.
+        handler = RichHandler(show_path=False, rich_tracebacks=False)
     else:
-        handler = RichHandler(show_path=False, rich_tracebacks=True)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)

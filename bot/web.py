@@ -112,5 +112,5 @@ def build(app: App) -> web.Application:
         web_app[SLACK] = slack
         if settings.slack_app_token:
             web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))
-        web_app.on_cleanup.append(lambda _: slack.notifier.drain())
+        web_app.on_cleanup.append(lambda _: slack.close())
     return web_app

@@ -23,12 +23,16 @@ def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
+    # Waiting for a connection is how a burst queues: give up only after minutes, not the
+    # default 30 s, so a command that was acknowledged is not lost to a busy pool.
+    options.setdefault("pool_timeout", 300)
     return create_async_engine(url, **options)
 
 
 def _sqlite_engine(url: str, **options: Any) -> AsyncEngine:
     # The busy timeout lets writers queue behind BEGIN IMMEDIATE instead of failing.
     options.setdefault("connect_args", {"timeout": 30})
+    options.setdefault("pool_timeout", 300)  # as for PostgreSQL: a busy pool is a queue
     engine = create_async_engine(url, **options)
 
     @event.listens_for(engine.sync_engine, "connect")

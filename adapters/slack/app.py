@@ -212,6 +212,11 @@ class SlackAdapter:
         async def on_error(error: Exception, body: dict[str, Any]) -> None:
             log.error("unhandled Slack request %s", body.get("type"), exc_info=error)
 
+    async def close(self) -> None:
+        """Deliver what is in flight, then release the Web API connections."""
+        await self.notifier.drain()
+        await self.ctx.clients.close()
+
     def socket_mode(self, app_token: str) -> Callable[[web.Application], AsyncIterator[None]]:
         """Socket Mode (SLACK_APP_TOKEN): Slack connects out over a websocket, no public URL."""
 

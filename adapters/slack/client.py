@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -10,7 +11,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 
-def web_client(token: str | None, base_url: str) -> AsyncWebClient:
+def web_client(
+    token: str | None, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """bolt ignores SLACK_API_URL unless the client it gets was built with it.
 
     The default client retries connection errors only; 429 (after Retry-After) and 5xx
@@ -19,6 +22,7 @@ def web_client(token: str | None, base_url: str) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=base_url,
+        session=session,  # shared: one connection pool (and TLS handshake) for every call
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=3),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .client import web_client
@@ -21,7 +22,8 @@ class SlackClients:
         installations: SqlInstallationStore | None = None,
     ) -> None:
         self._base_url = base_url
-        self._single = web_client(token, base_url) if token else None
+        self._session = aiohttp.ClientSession()  # built on the running loop, closed by close()
+        self._single = web_client(token, base_url, self._session) if token else None
         self._installations = installations
         self._by_team: dict[str, tuple[str, AsyncWebClient]] = {}
 
@@ -40,9 +42,12 @@ class SlackClients:
         cached = self._by_team.get(team)
         if cached and cached[0] == found.bot_token:  # a reinstall issues a new token
             return cached[1]
-        client = web_client(found.bot_token, self._base_url)
+        client = web_client(found.bot_token, self._base_url, self._session)
         self._by_team[team] = (found.bot_token, client)
         return client
+
+    async def close(self) -> None:
+        await self._session.close()
 
     async def teams(self) -> list[str]:
         if self._installations is None:

@@ -95,10 +95,16 @@ class SlackDirectory:
             raise UnknownPerson(mention) from None
         return [await self.person(team, member) for member in members]
 
-    async def user_id(self, person: Person) -> tuple[str, str] | None:
-        """(team, user id) of the person in Slack: known, or found by e-mail and linked."""
-        async with self._uow(readonly=True) as uow:
-            known = await uow.people.identities(person.id, PLATFORM)
+    async def user_id(
+        self, person: Person, known: list[Identity] | None = None
+    ) -> tuple[str, str] | None:
+        """(team, user id) of the person in Slack: known, or found by e-mail and linked.
+
+        `known` is the person's Slack identities when the caller has already read them.
+        """
+        if known is None:
+            async with self._uow(readonly=True) as uow:
+                known = await uow.people.identities(person.id, PLATFORM)
         if known:
             return known[0].workspace, known[0].user_id
         if person.email.endswith(".invalid"):

@@ -16,17 +16,19 @@ from slack_sdk.errors import SlackApiError
 from adapters.chat.cards import received_text
 from core.events import Event, KudosGiven, TierReached
 from core.messages import MsgId, text
-from core.people import Person
+from core.people import Identity, Person
 from core.recognition import Recognition
 
 from . import blocks
 from .context import SlackContext, log
+from .directory import PLATFORM
 
 
 class SlackNotifier:
     def __init__(self, ctx: SlackContext) -> None:
         self._ctx = ctx
         self._tasks: set[asyncio.Task[None]] = set()
+        self._dm_channels: dict[tuple[str, str], str] = {}
 
     async def __call__(self, event: Event) -> None:
         if isinstance(event, KudosGiven):
@@ -45,65 +47,79 @@ class SlackNotifier:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _kudos(self, r: Recognition) -> None:
-        async with self._ctx.uow(readonly=True) as uow:
-            people = await uow.people.get_many([r.giver_id, *r.receiver_ids])
+        ids = [r.giver_id, *r.receiver_ids]
+        async with self._ctx.uow(readonly=True) as uow:  # one read for the whole delivery
+            people = await uow.people.get_many(ids)
             chat = (await uow.config.load()).chat
+            known = {i: await uow.people.identities(i, PLATFORM) for i in ids}
+        slack_ids = {i: await self._slack_id(people[i], known[i]) for i in ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
             receiver = people[person_id]
-            await self._dm(receiver, self._ctx.renderer(receiver)(received_text(giver, r)))
+            message = self._ctx.renderer(receiver)(received_text(giver, r))
+            await self._dm(receiver, slack_ids[person_id], message)
         channel = chat.recognition_channel or (
             r.context.get("channel") if r.source == "slack" else None
         )
-        if channel:
-            await self._announce(channel, r, giver, [people[i] for i in r.receiver_ids])
+        if channel and not channel.startswith("D"):  # a DM between two people stays private
+            await self._announce(channel, r, people, slack_ids)
+
+    async def _slack_id(self, person: Person, known: list[Identity]) -> tuple[str, str] | None:
+        try:
+            return await self._ctx.directory.user_id(person, known)
+        except (TimeoutError, SlackApiError, OSError) as error:
+            log.error("Slack lookup of person %s failed: %s", person.id, _reason(error))
+            return None
 
     async def _tier(self, event: TierReached) -> None:
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(event.person_id)
+            known = await uow.people.identities(event.person_id, PLATFORM)
         if person is not None:
             message = text(
                 MsgId.TIER_REACHED, name=person.display_name, tier=event.tier, badge=event.badge
             )
-            await self._dm(person, self._ctx.renderer(person)(message))
+            found = await self._slack_id(person, known)
+            await self._dm(person, found, self._ctx.renderer(person)(message))
 
-    async def _dm(self, person: Person, message: str) -> None:
+    async def _dm(self, person: Person, found: tuple[str, str] | None, message: str) -> None:
+        if found is None:
+            log.info("no Slack account for person %s; DM not sent", person.id)
+            return
         try:
-            found = await self._ctx.directory.user_id(person)
-            if found is None:
-                log.info("no Slack account for person %s; DM not sent", person.id)
-                return
             client = await self._ctx.client(found[0])
-            opened = await client.conversations_open(users=found[1])
+            channel = self._dm_channels.get(found)
+            if channel is None:  # opened once per person and process, then reused
+                opened = await client.conversations_open(users=found[1])
+                channel = self._dm_channels[found] = opened["channel"]["id"]
             await client.chat_postMessage(
-                channel=opened["channel"]["id"],
-                text=message,
-                blocks=[blocks.section(blocks.escape(message))],
+                channel=channel, text=message, blocks=[blocks.section(blocks.escape(message))]
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("DM to person %s failed: %s", person.id, _reason(error))
 
     async def _announce(
-        self, channel: str, r: Recognition, giver: Person, receivers: list[Person]
+        self,
+        channel: str,
+        r: Recognition,
+        people: dict[int, Person],
+        slack_ids: dict[int, tuple[str, str] | None],
     ) -> None:
-        directory = self._ctx.directory
+        def name(person_id: int) -> str:
+            found = slack_ids[person_id]
+            return blocks.mention(found[1] if found else None, people[person_id])
+
+        avatars = [
+            self._ctx.directory.avatar(*found) for i in r.receiver_ids if (found := slack_ids[i])
+        ]
+        body = blocks.announcement_blocks(
+            r,
+            name(r.giver_id),
+            [name(i) for i in r.receiver_ids],
+            [a for a in avatars if a],
+            self._ctx.renderer(None),
+        )
         try:
-            giver_id = await directory.user_id(giver)
-            receiver_ids = [await directory.user_id(p) for p in receivers]
-            names = [
-                blocks.mention(found[1] if found else None, p)
-                for found, p in zip(receiver_ids, receivers, strict=True)
-            ]
-            avatars = [
-                a for found in receiver_ids if found for a in [directory.avatar(*found)] if a
-            ]
-            body = blocks.announcement_blocks(
-                r,
-                blocks.mention(giver_id[1] if giver_id else None, giver),
-                names,
-                avatars,
-                self._ctx.renderer(None),
-            )
             client = await self._ctx.client(r.context.get("team", ""))
             await client.chat_postMessage(
                 channel=channel, blocks=body, text=body[0]["text"]["text"]
