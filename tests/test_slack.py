@@ -479,3 +479,12 @@ async def test_deleting_a_message_changes_nothing(world: SlackWorld) -> None:
     await world.settle()
     assert await earned(world, "ben@example.com") == 1
     assert await recognitions(world) == 1
+
+
+async def test_a_language_choice_is_kept_for_the_next_command(world: SlackWorld) -> None:
+    await world.post(slash_command("lang de", response_url=world.api.response_url("lang")))
+    changed = (await world.api.wait_for_response("lang"))[0]
+    assert changed["text"] == "Sprache auf Deutsch umgestellt."
+    await world.post(slash_command("balance", response_url=world.api.response_url("bal")))
+    balance = (await world.api.wait_for_response("bal"))[0]
+    assert "Einlösbar: 0 Punkte" in balance["text"]

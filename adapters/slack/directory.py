@@ -45,7 +45,12 @@ class SlackDirectory:
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}  # one users.info per user at a time
 
     async def person(self, team: str, user_id: str) -> Person:
-        return (await self.profile(team, user_id)).person
+        """The person as stored now: their language may have changed since the profile sync,
+        here or on another replica, so only the Slack profile is cached, not the person."""
+        profile = await self.profile(team, user_id)
+        async with self._uow(readonly=True) as uow:
+            current = await uow.people.get(profile.person.id)
+        return current or profile.person
 
     async def profile(self, team: str, user_id: str) -> Profile:
         cached = self._profiles.get((team, user_id))

@@ -75,8 +75,6 @@ async def answer(
     card = await ctx.chat.answer(
         actor, request, resolve, source="slack", idempotency_key=key, context=context
     )
-    if card.language:  # `lang xx` changed it: later replies follow
-        actor = await ctx.directory.person(team, user_id)
     return actor, card
 
 
