@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import click
 from aiohttp import web
@@ -38,9 +38,9 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(work: Callable[[], Awaitable[T]]) -> T:
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
-        return asyncio.run(work())  # type: ignore[arg-type]
+        return asyncio.run(work())
     except (SQLAlchemyError, OSError) as error:
         detail = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise click.ClickException(f"database: {detail}") from None
@@ -110,7 +110,12 @@ async def _serve(settings: Settings) -> None:
     runner = web.AppRunner(web_app.build(app), handle_signals=True)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as error:  # not a database problem: say what it is
+            raise click.ClickException(
+                f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
+            ) from None
         click.echo(
             f"laurel listening on http://{settings.host}:{settings.port}"
             f" (Slack {'on' if settings.slack_enabled else 'off'})"

@@ -102,3 +102,31 @@ async def test_healthz_is_503_while_the_database_is_down(tmp_path: Path) -> None
     ):
         assert health.status == 503
         assert await health.json() == {"status": "unavailable"}
+
+
+async def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE"))
+        }
+        environment.update(
+            HOST="127.0.0.1",
+            PORT=str(port),
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/serve.db",
+        )
+        process = await asyncio.create_subprocess_exec(
+            LAUREL,
+            "serve",
+            cwd=tmp_path,
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode != 0
+    assert stderr.decode().strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
