@@ -57,6 +57,9 @@ def policy_to_json(policy: GivingPolicy) -> dict[str, Any]:
     return data
 
 
+_VERSION = sa.select(config_version.c.version)
+
+
 @dataclasses.dataclass
 class ConfigCache:
     version: int = -1
@@ -70,7 +73,7 @@ class SqlConfig:
         self._wrote = False  # this transaction's own, uncommitted changes are never cached
 
     async def load(self) -> OrgConfig:
-        version = (await self._conn.execute(sa.select(config_version.c.version))).scalar_one()
+        version = (await self._conn.execute(_VERSION)).scalar_one()
         cache = self._cache
         if cache.config is not None and cache.version == version and not self._wrote:
             return cache.config

@@ -11,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """An INSERT that supports ON CONFLICT on the connection's dialect."""
-    if conn.dialect.name == "postgresql":
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table: sa.Table) -> Any:
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,12 +23,40 @@ from core.ledger import (
     TransferRequest,
 )
 
-from .dialect import insert
-from .tables import accounts, entries, holds, transfers
+from .dialect import insert_for
+from .tables import UtcDateTime, accounts, entries, holds, transfers
 
 
 def _account(ref: AccountRef) -> sa.ColumnElement[bool]:
     return sa.and_(accounts.c.kind == ref.kind.value, accounts.c.owner == ref.owner)
+
+
+# The statements of every gift, built once: building and keying them per call cost more
+# CPU than the database spends running them.
+_THIS_ACCOUNT = sa.and_(accounts.c.kind == sa.bindparam("k"), accounts.c.owner == sa.bindparam("o"))
+_CREDIT = (
+    sa.update(accounts).where(_THIS_ACCOUNT).values(balance=accounts.c.balance + sa.bindparam("d"))
+)
+_DEBIT = _CREDIT.where(accounts.c.balance >= sa.bindparam("need"))  # check and debit: one statement
+_ENTRIES = sa.insert(entries)
+_ALLOWANCE = sa.select(accounts.c.period_key, accounts.c.period_granted, accounts.c.balance).where(
+    _THIS_ACCOUNT
+)
+
+
+@cache
+def _claim(dialect: str) -> Any:
+    return (
+        insert_for(dialect, transfers)
+        .values(
+            key=sa.bindparam("tkey", type_=sa.String()),
+            kind=sa.bindparam("tkind", type_=sa.String()),
+            memo=sa.bindparam("tmemo", type_=sa.String()),
+            created_at=sa.bindparam("tat", type_=UtcDateTime()),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(transfers.c.id)
+    )
 
 
 class SqlLedger:
@@ -34,13 +64,18 @@ class SqlLedger:
         self._conn = conn
 
     async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
-        claim = (
-            insert(self._conn, transfers)
-            .values(key=request.key, kind=request.kind.value, memo=request.memo, created_at=at)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(transfers.c.id)
-        )
-        transfer_id = (await self._conn.execute(claim)).scalar()
+        claim = _claim(self._conn.dialect.name)
+        transfer_id = (
+            await self._conn.execute(
+                claim,
+                {
+                    "tkey": request.key,
+                    "tkind": request.kind.value,
+                    "tmemo": request.memo,
+                    "tat": at,
+                },
+            )
+        ).scalar()
         if transfer_id is None:  # the key was posted before: change nothing
             first = await self.find(request.key)
             assert first is not None, f"transfer {request.key} claimed but not found"
@@ -49,7 +84,7 @@ class SqlLedger:
         for leg in legs:
             await self._apply(leg)
         await self._conn.execute(
-            sa.insert(entries),
+            _ENTRIES,
             [
                 {
                     "transfer_id": transfer_id,
@@ -66,14 +101,12 @@ class SqlLedger:
         )
 
     async def _apply(self, leg: Leg) -> None:
-        stmt = (
-            sa.update(accounts)
-            .where(_account(leg.account))
-            .values(balance=accounts.c.balance + leg.amount)
-        )
+        params = {"k": leg.account.kind.value, "o": leg.account.owner, "d": leg.amount}
         if leg.amount < 0 and not leg.account.may_go_negative:
-            stmt = stmt.where(accounts.c.balance >= -leg.amount)  # check and debit: one statement
-        if (await self._conn.execute(stmt)).rowcount == 1:
+            done = await self._conn.execute(_DEBIT, {**params, "need": -leg.amount})
+        else:
+            done = await self._conn.execute(_CREDIT, params)
+        if done.rowcount == 1:
             return
         exists = await self._conn.execute(sa.select(accounts.c.kind).where(_account(leg.account)))
         if exists.first() is None:
@@ -113,13 +146,8 @@ class SqlLedger:
         return {AccountKind(kind): int(balance) for kind, balance in rows}
 
     async def allowance_account(self, person_id: int) -> AllowanceAccount:
-        row = (
-            await self._conn.execute(
-                sa.select(
-                    accounts.c.period_key, accounts.c.period_granted, accounts.c.balance
-                ).where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
-            )
-        ).first()
+        params = {"k": AccountKind.ALLOWANCE.value, "o": person_id}
+        row = (await self._conn.execute(_ALLOWANCE, params)).first()
         if row is None:
             return AllowanceAccount(None, 0, 0)
         return AllowanceAccount(row.period_key, int(row.period_granted), int(row.balance))

@@ -15,6 +15,12 @@ from core.people import Identity, NewPerson, Person, Role
 from .dialect import insert
 from .tables import accounts, identities, people, person_roles
 
+# Read on every command, so built once (see ledger.py).
+_BY_IDS = sa.select(people).where(people.c.id.in_(sa.bindparam("ids", expanding=True)))
+_ROLES = sa.select(person_roles).where(
+    person_roles.c.person_id.in_(sa.bindparam("ids", expanding=True))
+)
+
 
 class SqlPeople:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -26,7 +32,7 @@ class SqlPeople:
     async def get_many(self, person_ids: list[int]) -> dict[int, Person]:
         if not person_ids:
             return {}
-        return await self._load(people.c.id.in_(person_ids))
+        return await self._load(_BY_IDS, {"ids": person_ids})
 
     async def by_email(self, email: str) -> Person | None:
         return _only(await self._load(people.c.email == email.strip().casefold()))
@@ -132,15 +138,16 @@ class SqlPeople:
             (await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one()
         )
 
-    async def _load(self, where: sa.ColumnElement[bool]) -> dict[int, Person]:
-        rows = (await self._conn.execute(sa.select(people).where(where))).mappings().all()
+    async def _load(
+        self, where: sa.ColumnElement[bool] | sa.Select[Any], params: dict[str, Any] | None = None
+    ) -> dict[int, Person]:
+        query = where if isinstance(where, sa.Select) else sa.select(people).where(where)
+        rows = (await self._conn.execute(query, params or {})).mappings().all()
         if not rows:
             return {}
         ids = [row["id"] for row in rows]
         roles: dict[int, set[Role]] = {i: set() for i in ids}
-        role_rows = await self._conn.execute(
-            sa.select(person_roles).where(person_roles.c.person_id.in_(ids))
-        )
+        role_rows = await self._conn.execute(_ROLES, {"ids": ids})
         for person_id, role in role_rows:
             roles[person_id].add(Role(role))
         return {row["id"]: _person(row, roles[row["id"]]) for row in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,35 +14,43 @@ from core.recognition import Recognition
 from .tables import recognition_receivers as receivers
 from .tables import recognitions
 
+# Every gift runs these; built once (see ledger.py).
+_BY_KEY = sa.select(recognitions).where(recognitions.c.key == sa.bindparam("wanted"))
+_ADD = sa.insert(recognitions).returning(recognitions.c.id)
+_ADD_RECEIVERS = sa.insert(receivers)
+_RECEIVERS = (
+    sa.select(receivers.c.recognition_id, receivers.c.person_id)
+    .where(receivers.c.recognition_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(receivers.c.recognition_id, receivers.c.position)
+)
+
 
 class SqlRecognitions:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def by_key(self, key: str) -> Recognition | None:
-        found = await self._load(recognitions.c.key == key)
+        rows = (await self._conn.execute(_BY_KEY, {"wanted": key})).mappings().all()
+        found = await self._with_receivers(rows)
         return found[0] if found else None
 
     async def add(self, recognition: Recognition) -> Recognition:
         r = recognition
-        result = await self._conn.execute(
-            sa.insert(recognitions)
-            .values(
-                key=r.key,
-                giver_id=r.giver_id,
-                amount=r.amount,
-                reason=r.reason,
-                value_slugs=list(r.values),
-                source=r.source,
-                context=dict(r.context),
-                created_at=r.created_at,
-                revoked_at=r.revoked_at,
-            )
-            .returning(recognitions.c.id)
-        )
+        row = {
+            "key": r.key,
+            "giver_id": r.giver_id,
+            "amount": r.amount,
+            "reason": r.reason,
+            "value_slugs": list(r.values),
+            "source": r.source,
+            "context": dict(r.context),
+            "created_at": r.created_at,
+            "revoked_at": r.revoked_at,
+        }
+        result = await self._conn.execute(_ADD, row)
         new_id = int(result.scalar_one())
         await self._conn.execute(
-            sa.insert(receivers),
+            _ADD_RECEIVERS,
             [
                 {"recognition_id": new_id, "person_id": person_id, "position": position}
                 for position, person_id in enumerate(r.receiver_ids)
@@ -91,23 +100,14 @@ class SqlRecognitions:
         return await self._load(recognitions.c.id.in_(latest))
 
     async def _load(self, where: sa.ColumnElement[bool]) -> list[Recognition]:
-        rows = (
-            (
-                await self._conn.execute(
-                    sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())
-                )
-            )
-            .mappings()
-            .all()
-        )
+        query = sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())
+        return await self._with_receivers((await self._conn.execute(query)).mappings().all())
+
+    async def _with_receivers(self, rows: Sequence[Any]) -> list[Recognition]:
         if not rows:
             return []
         named: dict[int, list[int]] = defaultdict(list)
-        found = await self._conn.execute(
-            sa.select(receivers.c.recognition_id, receivers.c.person_id)
-            .where(receivers.c.recognition_id.in_([row["id"] for row in rows]))
-            .order_by(receivers.c.recognition_id, receivers.c.position)
-        )
+        found = await self._conn.execute(_RECEIVERS, {"ids": [row["id"] for row in rows]})
         for recognition_id, person_id in found:
             named[recognition_id].append(person_id)
         return [_recognition(row, named[row["id"]]) for row in rows]

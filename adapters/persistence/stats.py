@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.recognition import ALL_VALUES, Standing, StatDelta, StatRole
 
-from .dialect import insert
+from .dialect import insert_for
 from .tables import totals
+
+
+@cache
+def _bump(dialect: str) -> Any:
+    """One upsert run over many rows (executemany), built once: a multi-row VALUES list
+    would be compiled afresh for every gift."""
+    stmt = insert_for(dialect, totals)
+    return stmt.on_conflict_do_update(
+        index_elements=["role", "bucket", "value_slug", "person_id"],
+        set_={
+            "points": totals.c.points + stmt.excluded.points,
+            "count": totals.c.count + stmt.excluded.count,
+        },
+    )
+
+
+_LIFETIME = (
+    sa.select(totals.c.points)
+    .where(totals.c.role == StatRole.RECEIVED.value)
+    .where(totals.c.bucket == "all")
+    .where(totals.c.value_slug == ALL_VALUES)
+    .where(totals.c.person_id == sa.bindparam("p"))
+)
 
 
 class SqlStats:
@@ -18,18 +44,8 @@ class SqlStats:
     async def add(self, deltas: list[StatDelta]) -> None:
         if not deltas:
             return
-        # One statement run over many rows (executemany): its compiled form is cached,
-        # where a multi-row VALUES list would be compiled afresh for every gift.
-        stmt = insert(self._conn, totals)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["role", "bucket", "value_slug", "person_id"],
-            set_={
-                "points": totals.c.points + stmt.excluded.points,
-                "count": totals.c.count + stmt.excluded.count,
-            },
-        )
         await self._conn.execute(
-            stmt,
+            _bump(self._conn.dialect.name),
             [
                 {
                     "role": d.role.value,
@@ -44,13 +60,7 @@ class SqlStats:
         )
 
     async def lifetime_received(self, person_id: int) -> int:
-        found = await self._conn.execute(
-            sa.select(totals.c.points)
-            .where(totals.c.role == StatRole.RECEIVED.value)
-            .where(totals.c.bucket == "all")
-            .where(totals.c.value_slug == ALL_VALUES)
-            .where(totals.c.person_id == person_id)
-        )
+        found = await self._conn.execute(_LIFETIME, {"p": person_id})
         return int(found.scalar() or 0)
 
     async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]:
