@@ -24,6 +24,7 @@ from core.messages import MsgId, text
 from . import logs
 from . import web as web_app
 from .bootstrap import bootstrap
+from .doctor import examine
 from .settings import ConfigurationError, Settings, load_settings
 
 T = TypeVar("T")
@@ -132,6 +133,19 @@ async def _until_stopped() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+@main.command()
+def doctor() -> None:
+    """Check configuration, database, migrations and Slack credentials; say what is wrong."""
+    settings = _settings()  # a bad setting already stops here, with its one line
+    findings = asyncio.run(examine(settings))
+    console = Console(highlight=False)
+    for finding in findings:
+        mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {finding.check}: {finding.detail}")
+    if not all(f.ok for f in findings):
+        raise SystemExit(1)
 
 
 @main.group()

@@ -56,3 +56,34 @@ def test_db_upgrade_and_downgrade(tmp_path: Path) -> None:
     assert run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).returncode == 0
     assert run("db", "downgrade", "base", cwd=tmp_path, DATABASE_URL=url).returncode == 0
     assert run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url).stdout.strip() == "database at head"
+
+
+def test_doctor_finds_what_is_wrong(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    behind = run("doctor", cwd=tmp_path, DATABASE_URL=url)
+    assert behind.returncode == 1
+    assert "FAIL migrations: at nothing, head is" in behind.stdout
+    assert "ok   slack: off" in behind.stdout
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    healthy = run("doctor", cwd=tmp_path, DATABASE_URL=url)
+    assert healthy.returncode == 0, healthy.stdout
+    assert "ok   database: sqlite answers" in healthy.stdout
+    down = run("doctor", cwd=tmp_path, DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    assert down.returncode == 1 and "FAIL database:" in down.stdout
+
+
+async def test_doctor_checks_the_slack_token(tmp_path: Path) -> None:
+    import asyncio
+
+    from .slack_fake import FakeSlackApi
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    async with FakeSlackApi() as api:
+        env = {"DATABASE_URL": url, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": api.url}
+        good = await asyncio.to_thread(run, "doctor", cwd=tmp_path, SLACK_BOT_TOKEN="xoxb-t", **env)
+        api.fail("auth.test", status=200, error="invalid_auth")
+        bad = await asyncio.to_thread(run, "doctor", cwd=tmp_path, SLACK_BOT_TOKEN="xoxb-t", **env)
+    assert good.returncode == 0 and "ok   slack: bot" in good.stdout
+    assert bad.returncode == 1
+    assert "FAIL slack: the bot token is refused: invalid_auth" in bad.stdout

@@ -1,0 +1,64 @@
+"""`laurel doctor`: check configuration, database, migrations and chat credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
+
+from adapters.persistence import migrate
+from adapters.persistence.engine import create_engine
+from adapters.slack.client import web_client
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+
+
+async def examine(settings: Settings) -> list[Finding]:
+    findings = await _database(settings)
+    findings.append(await _slack(settings))
+    return findings
+
+
+async def _database(settings: Settings) -> list[Finding]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        current, head = await migrate.current_revision(engine), migrate.head_revision()
+    except Exception as error:  # any failure to answer is the finding itself
+        detail = str(getattr(error, "orig", None) or error).splitlines()[0]
+        return [Finding("database", False, detail)]
+    finally:
+        await engine.dispose()
+    at_head = current == head
+    return [
+        Finding("database", True, f"{engine.url.get_backend_name()} answers"),
+        Finding(
+            "migrations",
+            at_head,
+            f"at {current or 'nothing'}"
+            + ("" if at_head else f", head is {head}: run `laurel db upgrade`"),
+        ),
+    ]
+
+
+async def _slack(settings: Settings) -> Finding:
+    if not settings.slack_enabled:
+        return Finding("slack", True, "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
+    if settings.slack_oauth:
+        return Finding("slack", True, "multi-workspace install; tokens come from the database")
+    try:
+        answer = await web_client(settings.slack_bot_token, settings.slack_api_url).auth_test()
+    except SlackApiError as error:
+        return Finding("slack", False, f"the bot token is refused: {error.response['error']}")
+    except OSError as error:
+        return Finding("slack", False, f"cannot reach {settings.slack_api_url}: {error}")
+    return Finding("slack", True, f"bot {answer.get('user')} in {answer.get('team')}")
