@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from slack_sdk.errors import SlackApiError
 
 from adapters.persistence import migrate
 from adapters.persistence.engine import create_engine
-from adapters.slack.client import web_client
+from adapters.slack.client import check_token
 
 from .settings import Settings
 
@@ -55,10 +54,5 @@ async def _slack(settings: Settings) -> Finding:
         return Finding("slack", True, "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
     if settings.slack_oauth:
         return Finding("slack", True, "multi-workspace install; tokens come from the database")
-    try:
-        answer = await web_client(settings.slack_bot_token, settings.slack_api_url).auth_test()
-    except SlackApiError as error:
-        return Finding("slack", False, f"the bot token is refused: {error.response['error']}")
-    except OSError as error:
-        return Finding("slack", False, f"cannot reach {settings.slack_api_url}: {error}")
-    return Finding("slack", True, f"bot {answer.get('user')} in {answer.get('team')}")
+    ok, detail = await check_token(settings.slack_bot_token, settings.slack_api_url)
+    return Finding("slack", ok, detail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -29,3 +30,14 @@ def web_client(
             AsyncServerErrorRetryHandler(max_retry_count=4),
         ],
     )
+
+
+async def check_token(token: str | None, base_url: str) -> tuple[bool, str]:
+    """(works, what to tell the operator) for a bot token, through auth.test."""
+    try:
+        answer = await web_client(token, base_url).auth_test()
+    except SlackApiError as error:
+        return False, f"the bot token is refused: {error.response['error']}"
+    except OSError as error:
+        return False, f"cannot reach {base_url}: {error}"
+    return True, f"bot {answer.get('user')} in {answer.get('team')}"
