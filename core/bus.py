@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from .clock import Clock
 from .commands import (
@@ -37,7 +37,6 @@ from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, UnitOfWork], Awaitable[Any]]
-R = TypeVar("R")
 
 
 def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[Command], Handler]:

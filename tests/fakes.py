@@ -219,9 +219,6 @@ class FakeLedger(_Repo):
         account.period_key, account.period_granted = period_key, granted
         return True
 
-    async def add_granted(self, person_id: int, amount: int) -> None:
-        self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)].period_granted += amount
-
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         hold = Hold(
             id=self.s.new_id(),

@@ -161,13 +161,6 @@ class SqlLedger:
         )
         return (await self._conn.execute(stmt)).rowcount == 1
 
-    async def add_granted(self, person_id: int, amount: int) -> None:
-        await self._conn.execute(
-            sa.update(accounts)
-            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
-            .values(period_granted=accounts.c.period_granted + amount)
-        )
-
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         result = await self._conn.execute(
             sa.insert(holds)
