@@ -40,8 +40,7 @@ class ConsoleSession:
         self.actor: Person | None = None
 
     def renderer(self, person: Person | None, language: str | None = None) -> Renderer:
-        chosen = language or (person.locale if person else None) or self._default_language
-        return Renderer(chosen, person.tz if person else "UTC")
+        return Renderer.for_reader(person, self._default_language, language)
 
     async def act_as(self, email: str) -> bool:
         async with self._uow(readonly=True) as uow:

@@ -24,6 +24,7 @@ from babel.support import Translations
 
 import core
 from core.messages import LANGUAGES, PLURAL_MESSAGES, RTL_LANGUAGES, Names, Text
+from core.people import Person
 
 LOCALES_DIR = Path(core.__file__).parent / "locales"
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate … pop directional isolate
@@ -50,6 +51,15 @@ class Renderer:
         self.locale = Locale.parse(self.language)
         self.rtl = self.language in RTL_LANGUAGES
         self._t = translations(self.language)
+
+    @classmethod
+    def for_reader(
+        cls, person: Person | None, default_language: str, language: str | None = None
+    ) -> Renderer:
+        """In the language asked for, else the person's own choice, else the organisation's;
+        dates in the person's time zone."""
+        chosen = language or (person.locale if person else None) or default_language
+        return cls(chosen, person.tz if person else "UTC")
 
     def __call__(self, text: Text) -> str:
         if text.key in PLURAL_MESSAGES:

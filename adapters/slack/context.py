@@ -33,8 +33,7 @@ class SlackContext:
         return await self.clients.for_team(team)
 
     def renderer(self, person: Person | None, language: str | None = None) -> Renderer:
-        chosen = language or (person.locale if person else None) or self.default_language
-        return Renderer(chosen, person.tz if person else "UTC")
+        return Renderer.for_reader(person, self.default_language, language)
 
     async def config(self) -> OrgConfig:
         async with self.uow(readonly=True) as uow:
