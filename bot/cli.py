@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -18,13 +19,12 @@ from adapters.console.notifier import ConsoleNotifier
 from adapters.console.session import ConsoleSession, stdin_lines
 from adapters.persistence import migrate
 from adapters.persistence.engine import create_engine
+from adapters.teams.package import build_package
 from core.events import KudosGiven, TierReached
 from core.messages import MsgId, text
 
 from . import logs
-from . import web as web_app
 from .bootstrap import bootstrap
-from .doctor import examine
 from .settings import ConfigurationError, Settings, load_settings
 
 T = TypeVar("T")
@@ -108,6 +108,8 @@ def serve() -> None:
 
 async def _serve(settings: Settings) -> None:
     app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    from . import web as web_app  # the chat SDKs load only for the server (laurel chat starts fast)
+
     runner = web.AppRunner(web_app.build(app), handle_signals=True)
     await runner.setup()
     try:
@@ -137,8 +139,10 @@ async def _until_stopped() -> None:
 
 @main.command()
 def doctor() -> None:
-    """Check configuration, database, migrations and Slack credentials; say what is wrong."""
+    """Check configuration, database, migrations, Slack and Teams credentials; say what is wrong."""
     settings = _settings()  # a bad setting already stops here, with its one line
+    from .doctor import examine  # loads the chat SDKs, as serve does
+
     findings = asyncio.run(examine(settings))
     console = Console(highlight=False)
     for finding in findings:
@@ -177,3 +181,34 @@ async def _migrate(settings: Settings, step: Callable[..., Awaitable[None]]) -> 
         await step(engine)
     finally:
         await engine.dispose()
+
+
+@main.group()
+def teams() -> None:
+    """Microsoft Teams: the app package to upload (docs/teams.md)."""
+
+
+@teams.command()
+@click.option(
+    "--app-id", metavar="GUID", help="The Azure Bot's Microsoft App ID [default: MicrosoftAppId]."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=Path("laurel-teams.zip"),
+    show_default=True,
+    help="Where to write the zip.",
+)
+def package(app_id: str | None, out: Path) -> None:
+    """Write the Teams app package zip with the app id filled in."""
+    if app_id is None:  # settings only when needed: --app-id works with any configuration
+        app_id = _settings().microsoft_app_id
+        if not app_id:
+            raise click.ClickException("no app id: pass --app-id GUID or set MicrosoftAppId")
+    try:
+        written = build_package(app_id, out)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{error.filename or out}: {error.strerror or error}") from None
+    click.echo(f"wrote {written}")

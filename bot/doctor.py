@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from adapters.persistence import migrate
 from adapters.persistence.engine import create_engine
 from adapters.slack.client import check_token
+from adapters.teams.credentials import check_credentials
 
 from .settings import Settings
 
@@ -23,6 +24,7 @@ class Finding:
 async def examine(settings: Settings) -> list[Finding]:
     findings = await _database(settings)
     findings.append(await _slack(settings))
+    findings.append(await _teams(settings))
     return findings
 
 
@@ -56,3 +58,18 @@ async def _slack(settings: Settings) -> Finding:
         return Finding("slack", True, "multi-workspace install; tokens come from the database")
     ok, detail = await check_token(settings.slack_bot_token, settings.slack_api_url)
     return Finding("slack", ok, detail)
+
+
+async def _teams(settings: Settings) -> Finding:
+    if settings.teams_insecure_dev:
+        return Finding("teams", False, "LAUREL_TEAMS_INSECURE_DEV=1: no authentication")
+    if not settings.microsoft_app_id:
+        return Finding("teams", True, "off (set MicrosoftAppId and MicrosoftAppPassword)")
+    if settings.microsoft_app_type == "UserAssignedMSI":
+        return Finding("teams", True, "managed identity: tokens come from Azure at run time")
+    ok, detail = await check_credentials(
+        settings.microsoft_app_id,
+        settings.microsoft_app_password or "",
+        settings.microsoft_app_tenant_id,
+    )
+    return Finding("teams", ok, detail)

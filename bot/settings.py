@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
     secret_keys: str | None = Field(None, alias="LAUREL_SECRET_KEYS")
+    microsoft_app_id: str | None = Field(None, alias="MicrosoftAppId")
+    microsoft_app_password: str | None = Field(None, alias="MicrosoftAppPassword")
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", alias="MicrosoftAppType"
+    )
+    microsoft_app_tenant_id: str | None = Field(None, alias="MicrosoftAppTenantId")
+    teams_insecure_dev: bool = Field(False, alias="LAUREL_TEAMS_INSECURE_DEV")
+    teams_tenants: str | None = Field(None, alias="LAUREL_TEAMS_TENANTS")
 
     @property
     def slack_oauth(self) -> bool:
@@ -40,6 +48,31 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth))
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id) or self.teams_insecure_dev
+
+    @property
+    def allowed_tenants(self) -> frozenset[str]:
+        """Empty: every tenant may talk to laurel."""
+        return frozenset(t.strip() for t in (self.teams_tenants or "").split(",") if t.strip())
+
+    @model_validator(mode="after")
+    def _teams_auth_is_unambiguous(self) -> Settings:
+        if self.teams_insecure_dev and self.microsoft_app_id:
+            raise ValueError(
+                "LAUREL_TEAMS_INSECURE_DEV=1 turns authentication off; unset it when "
+                "MicrosoftAppId is set"
+            )
+        if not self.microsoft_app_id:
+            return self
+        kind = self.microsoft_app_type
+        if kind != "MultiTenant" and not self.microsoft_app_tenant_id:
+            raise ValueError(f"MicrosoftAppType={kind} needs MicrosoftAppTenantId")
+        if kind != "UserAssignedMSI" and not self.microsoft_app_password:
+            raise ValueError("MicrosoftAppId needs MicrosoftAppPassword (the client secret)")
+        return self
 
     @model_validator(mode="after")
     def _oauth_needs_keys(self) -> Settings:

@@ -1,4 +1,4 @@
-"""The one aiohttp server of `laurel serve`: Slack, health and metrics on one port."""
+"""The one aiohttp server of `laurel serve`: Slack, Teams, health and metrics on one port."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from adapters.persistence.inbox import Inbox
 from adapters.secrets import SecretBox
 from adapters.slack.app import OAuth, SlackAdapter
 from adapters.slack.installations import SqlInstallationStore, SqlOAuthStateStore
+from adapters.teams.app import Credentials, TeamsAdapter
 from core.events import Event, KudosGiven
 
 from .bootstrap import App
 
 log = logging.getLogger("laurel.web")
 SLACK = web.AppKey("slack", SlackAdapter)
+TEAMS = web.AppKey("teams", TeamsAdapter)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -81,6 +83,28 @@ def _slack(app: App) -> SlackAdapter:
     )
 
 
+def _teams(app: App) -> TeamsAdapter:
+    settings = app.settings
+    if settings.teams_insecure_dev:
+        log.warning(
+            "LAUREL_TEAMS_INSECURE_DEV=1: Bot Framework traffic is NOT authenticated. "
+            "Use this with the Bot Framework Emulator and in tests only."
+        )
+    return TeamsAdapter(
+        bus=app.bus,
+        uow=app.uow,
+        engine=app.engine,
+        credentials=Credentials(
+            app_id=settings.microsoft_app_id or "",
+            password=settings.microsoft_app_password or "",
+            app_type=settings.microsoft_app_type,
+            tenant_id=settings.microsoft_app_tenant_id or "",
+            allowed_tenants=settings.allowed_tenants,
+        ),
+        default_language=settings.locale,
+    )
+
+
 def build(app: App) -> web.Application:
     metrics = Metrics()
     app.bus.subscribe(KudosGiven, metrics.count_kudos)
@@ -113,4 +137,9 @@ def build(app: App) -> web.Application:
         if settings.slack_app_token:
             web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))
         web_app.on_cleanup.append(lambda _: slack.close())
+    if settings.teams_enabled:
+        teams = _teams(app)
+        web_app.router.add_post("/api/messages", teams.handle)
+        web_app[TEAMS] = teams
+        web_app.on_cleanup.append(lambda _: teams.close())
     return web_app

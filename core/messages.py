@@ -90,6 +90,7 @@ class MsgId(StrEnum):
     MODAL_REASON = "chat.modal_reason"
     MODAL_VALUES = "chat.modal_values"
     INTRO = "chat.intro"
+    WELCOME = "chat.welcome"
     OUTCOME_APPROVE = "decision.approve"
     OUTCOME_DECLINE = "decision.decline"
     OUTCOME_CONFIRM = "decision.confirm"

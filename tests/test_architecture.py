@@ -44,3 +44,19 @@ def test_botbuilder_and_slack_stay_out_of_core_and_bot() -> None:
     for folder in ("core", "bot"):
         for path in (ROOT / folder).rglob("*.py"):
             assert not (_imports(path) & sdk), path
+
+
+def test_each_chat_sdk_stays_in_its_own_adapter() -> None:
+    """A later move to the Microsoft 365 Agents SDK must touch adapters/teams/ only, and
+    Slack's SDK lives in adapters/slack/ only."""
+    homes = {
+        "botbuilder": "teams",
+        "botframework": "teams",
+        "msrest": "teams",
+        "slack_bolt": "slack",
+        "slack_sdk": "slack",
+    }
+    for path in (ROOT / "adapters").rglob("*.py"):
+        folder = path.relative_to(ROOT / "adapters").parts[0]
+        for module in _imports(path):
+            assert homes.get(module, folder) == folder, f"{path} imports {module}"

@@ -87,3 +87,25 @@ async def test_doctor_checks_the_slack_token(tmp_path: Path) -> None:
     assert good.returncode == 0 and "ok   slack: bot" in good.stdout
     assert bad.returncode == 1
     assert "FAIL slack: the bot token is refused: invalid_auth" in bad.stdout
+
+
+def test_doctor_checks_teams(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    off = run("doctor", cwd=tmp_path, DATABASE_URL=url)
+    assert "ok   teams: off" in off.stdout
+    insecure = run("doctor", cwd=tmp_path, DATABASE_URL=url, LAUREL_TEAMS_INSECURE_DEV="1")
+    assert insecure.returncode == 1
+    assert "FAIL teams: LAUREL_TEAMS_INSECURE_DEV=1" in insecure.stdout
+    # Microsoft's login service refuses (or, offline, cannot be reached): either way no token.
+    refused = run(
+        "doctor",
+        cwd=tmp_path,
+        DATABASE_URL=url,
+        MicrosoftAppId="6f1c2a4e-1b2c-4d5e-8f90-123456789abc",
+        MicrosoftAppPassword="wrong",
+        MicrosoftAppType="SingleTenant",
+        MicrosoftAppTenantId="00000000-0000-0000-0000-000000000001",
+    )
+    assert refused.returncode == 1
+    assert "FAIL teams: no Bot Framework token for app 6f1c2a4e" in refused.stdout

@@ -45,6 +45,7 @@ class Card:
     tone: Tone = Tone.INFO
     badge: str = ""  # an emoji that goes with the title
     language: str | None = None  # render in this language, not the reader's stored one
+    progress: float | None = None  # 0..1 of the way to the next tier, for a progress bar
 
 
 def lines_card(*lines: Text, tone: Tone = Tone.INFO, title: Text | None = None) -> Card:
@@ -114,7 +115,17 @@ def balance_card(view: BalanceView) -> Card:
     else:
         lines.append(text(MsgId.BALANCE_TOP_TIER))
     title = text(MsgId.BALANCE_TITLE, name=view.person.display_name)
-    return Card([Section(lines)], title=title, badge=view.tier.badge if view.tier else "")
+    badge = view.tier.badge if view.tier else ""
+    return Card([Section(lines)], title=title, badge=badge, progress=tier_progress(view))
+
+
+def tier_progress(view: BalanceView) -> float | None:
+    """How far from the current tier's threshold to the next one; None at the top."""
+    if view.next_tier is None:
+        return None
+    start = view.tier.threshold if view.tier else 0
+    span = view.next_tier.threshold - start
+    return min(1.0, max(0.0, (view.lifetime - start) / span)) if span > 0 else 1.0
 
 
 def history_card(view: HistoryView) -> Card:

@@ -118,6 +118,17 @@ _SIMPLE: dict[str, ChatRequest] = {
 }
 
 
+# The verbs of the shared grammar; in chat, a line that starts with none of them gives kudos.
+VERBS = frozenset({"kudos", "balance", "history", "leaderboard", "values", "lang", "help"})
+
+
+def parse_chat(line: str, mention: re.Pattern[str]) -> ChatRequest:
+    """A line typed to the bot: `kudos` may be left out, and an empty line asks for help."""
+    stripped = line.strip() or "help"
+    verb = stripped.split(maxsplit=1)[0].casefold()
+    return parse(stripped if verb in VERBS else f"kudos {stripped}", mention)
+
+
 def parse(line: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> ChatRequest:
     """Raises a `DomainError` (with a message for the person) when the line makes no sense."""
     stripped = line.strip()

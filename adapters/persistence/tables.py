@@ -253,3 +253,34 @@ slack_oauth_states = sa.Table(
     sa.Column("state", sa.String(64), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
+
+
+# Teams users laurel has seen (sending, mentioned, or installing the app), with what a
+# proactive message needs: their member id, the tenant's service URL, and the personal
+# chat with the bot once it exists.
+teams_users = sa.Table(
+    "teams_users",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("aad_object_id", sa.String(64), primary_key=True),
+    sa.Column("member_id", sa.String(255), nullable=False),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False, index=True),
+    sa.Column("service_url", sa.String(500), nullable=False),
+    sa.Column("bot_id", sa.String(255), nullable=False),
+    sa.Column("conversation_id", sa.String(500)),  # the personal chat, when known
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Messages that could not be delivered yet (nobody to reach them on that platform),
+# delivered in order on the person's first contact.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Index("ix_outbox_pending", "platform", "person_id", "delivered_at"),
+)

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from adapters.chat.cards import Card, error_card, kudos_card
-from adapters.chat.grammar import ChatRequest, Give, parse
+from adapters.chat.grammar import ChatRequest, Give, parse_chat
 from core.commands import GiveKudos
 from core.errors import (
     AmountOutOfRange,
@@ -30,9 +30,6 @@ from . import blocks
 from .context import SlackContext, log
 from .directory import MENTION
 
-VERBS = {"kudos", "balance", "history", "leaderboard", "values", "lang", "help"}
-
-
 CHANNEL = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")  # `#ownership` when a channel has that name
 
 
@@ -44,9 +41,7 @@ def parse_command(words: str) -> ChatRequest:
     from the escaped text, so a typed "<@U1>" can never pose as one; the reason is
     unescaped afterwards.
     """
-    stripped = CHANNEL.sub(r"#\1", words).strip() or "help"
-    verb = stripped.split(maxsplit=1)[0].casefold()
-    request = parse(stripped if verb in VERBS else f"kudos {stripped}", MENTION)
+    request = parse_chat(CHANNEL.sub(r"#\1", words), MENTION)
     if isinstance(request, Give):
         return replace(request, reason=unescape(request.reason))
     return request

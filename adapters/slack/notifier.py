@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from adapters.chat.cards import received_text
+from adapters.chat.routing import delivers, platforms_used
 from core.events import Event, KudosGiven, TierReached
 from core.messages import MsgId, text
 from core.people import Identity, Person
@@ -52,9 +53,12 @@ class SlackNotifier:
             people = await uow.people.get_many(ids)
             chat = (await uow.config.load()).chat
             known = {i: await uow.people.identities(i, PLATFORM) for i in ids}
+            used = {i: await platforms_used(uow, i) for i in r.receiver_ids}
         slack_ids = {i: await self._slack_id(people[i], known[i]) for i in ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
+            if not delivers(PLATFORM, used[person_id], r.source):
+                continue  # they hear it where they use laurel (Teams)
             receiver = people[person_id]
             message = self._ctx.renderer(receiver)(received_text(giver, r))
             await self._dm(receiver, slack_ids[person_id], message)
@@ -75,7 +79,8 @@ class SlackNotifier:
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(event.person_id)
             known = await uow.people.identities(event.person_id, PLATFORM)
-        if person is not None:
+            used = await platforms_used(uow, event.person_id)
+        if person is not None and delivers(PLATFORM, used, source=""):
             message = text(
                 MsgId.TIER_REACHED, name=person.display_name, tier=event.tier, badge=event.badge
             )

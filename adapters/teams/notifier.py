@@ -1,0 +1,158 @@
+"""Outbound Teams messages after a commit: DMs to receivers, the channel announcement, tiers.
+
+A person is reached in their personal chat with laurel: the one Teams told us about, or a
+new one opened through the connector. When Teams refuses (the app is not installed for
+them yet) or is unreachable after retries, the message waits in the outbox and is
+delivered on their first contact. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import replace
+from typing import Any
+
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from adapters.chat.cards import lines_card, received_text
+from adapters.chat.routing import delivers, platforms_used
+from adapters.i18n import Renderer
+from adapters.persistence.outbox import Outbox
+from core.events import Event, KudosGiven, TierReached
+from core.messages import MsgId, text
+from core.people import Person
+from core.ports import UnitOfWorkFactory
+from core.recognition import Recognition
+
+from . import cards
+from .delivery import Json, Sender
+from .directory import PLATFORM, log
+from .members import MemberStore, TeamsMember
+
+FAILURES = (HttpOperationError, ClientRequestError, OSError, TimeoutError)
+
+
+class TeamsNotifier:
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        uow: UnitOfWorkFactory,
+        members: MemberStore,
+        outbox: Outbox,
+        default_language: str,
+    ) -> None:
+        self._sender = sender
+        self._uow = uow
+        self._members = members
+        self._outbox = outbox
+        self._language = default_language
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._personal: dict[int, asyncio.Lock] = {}  # one chat opened per person at a time
+
+    async def __call__(self, event: Event) -> None:
+        if isinstance(event, KudosGiven):
+            self._spawn(self._kudos(event.recognition))
+        elif isinstance(event, TierReached):
+            self._spawn(self._tier(event))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for deliveries in flight (at shutdown, and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def renderer(self, person: Person | None) -> Renderer:
+        return Renderer.for_reader(person, self._language)
+
+    async def _kudos(self, r: Recognition) -> None:
+        ids = [r.giver_id, *r.receiver_ids]
+        async with self._uow(readonly=True) as uow:
+            people = await uow.people.get_many(ids)
+            used = {i: await platforms_used(uow, i) for i in r.receiver_ids}
+        giver = people[r.giver_id]
+        for person_id in r.receiver_ids:
+            if not delivers(PLATFORM, used[person_id], r.source):
+                continue  # they hear it where they use laurel (Slack)
+            receiver = people[person_id]
+            render = self.renderer(receiver)
+            card = lines_card(received_text(giver, r))
+            await self.tell(receiver, cards.card_message(card, render))
+        where = r.context
+        if r.source == PLATFORM and where.get("conversation_type", "personal") != "personal":
+            await self._announce(r, people)
+
+    async def _announce(self, r: Recognition, people: dict[int, Person]) -> None:
+        where = r.context
+        render = self.renderer(None)
+        card, headline = cards.announcement(
+            r,
+            people[r.giver_id].display_name,
+            [people[i].display_name for i in r.receiver_ids],
+            render,
+        )
+        try:
+            await self._sender.send(
+                where["service_url"],
+                where["conversation"],
+                cards.message(card, headline),
+                reply_to=where.get("activity"),
+            )
+        except FAILURES as error:
+            log.error("announcement of recognition %s failed: %s", r.id, error)
+
+    async def _tier(self, event: TierReached) -> None:
+        async with self._uow(readonly=True) as uow:
+            person = await uow.people.get(event.person_id)
+            used = await platforms_used(uow, event.person_id)
+        if person is None or not delivers(PLATFORM, used, source=""):
+            return
+        message = text(
+            MsgId.TIER_REACHED, name=person.display_name, tier=event.tier, badge=event.badge
+        )
+        render = self.renderer(person)
+        await self.tell(person, cards.message(cards.notice(message, render), render(message)))
+
+    async def tell(self, person: Person, body: Json) -> None:
+        """Deliver to the person's personal chat, or queue it for their first contact."""
+        member = await self._members.of_person(person.id)
+        try:
+            if member is None:
+                raise LookupError("no Teams account seen yet")
+            conversation = member.conversation_id or await self._open(member)
+            await self._sender.send(member.service_url, conversation, body)
+        except (*FAILURES, LookupError) as error:
+            log.info("message to person %s queued: %s", person.id, error)
+            await self._outbox.put(person.id, body)
+
+    async def _open(self, member: TeamsMember) -> str:
+        async with self._personal.setdefault(member.person_id, asyncio.Lock()):
+            known = await self._members.of_person(member.person_id)
+            if known and known.conversation_id:
+                return known.conversation_id
+            conversation = await self._sender.open_personal(member)
+            await self._members.remember(replace(member, conversation_id=conversation))
+            return conversation
+
+    async def deliver_pending(self, person: Person) -> None:
+        """First contact: what waited for the person goes out, oldest first."""
+        pending = await self._outbox.pending(person.id)
+        if not pending:
+            return
+        member = await self._members.of_person(person.id)
+        if member is None or member.conversation_id is None:
+            return
+        for message in pending:
+            if not await self._outbox.claim(message.id):
+                continue  # another replica is delivering it
+            try:
+                await self._sender.send(member.service_url, member.conversation_id, message.body)
+            except FAILURES as error:
+                log.warning("queued message %s still undeliverable: %s", message.id, error)
+                await self._outbox.release(message.id)
+                return
