@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str | None = Field(None, alias="MicrosoftAppTenantId")
     teams_insecure_dev: bool = Field(False, alias="LAUREL_TEAMS_INSECURE_DEV")
     teams_tenants: str | None = Field(None, alias="LAUREL_TEAMS_TENANTS")
+    scim_token: str | None = Field(None, alias="LAUREL_SCIM_TOKEN")
+    hrms_csv: str | None = Field(None, alias="LAUREL_HRMS_CSV")
+    hrms_url: str | None = Field(None, alias="LAUREL_HRMS_URL")
+    hrms_token: str | None = Field(None, alias="LAUREL_HRMS_TOKEN")
 
     @property
     def slack_oauth(self) -> bool:

@@ -12,12 +12,14 @@ from .clock import Clock
 from .commands import (
     Command,
     ConfigureOrganisation,
+    DeactivatePerson,
     Decide,
     GetBalance,
     GetHistory,
     GetLeaderboard,
     GiveKudos,
     LinkIdentity,
+    ListPeople,
     ListValues,
     OpenDecision,
     Query,
@@ -27,11 +29,13 @@ from .commands import (
     RevokeKudos,
     SetLocale,
     SyncChatProfile,
+    SyncDirectory,
+    UpsertDirectoryPerson,
 )
 from .decisions import Effects
 from .errors import TransientStoreError
 from .events import Event
-from .handlers import allowance, decisions, kudos, people, queries
+from .handlers import allowance, decisions, directory, kudos, people, queries
 from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,10 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         GetLeaderboard: queries.get_leaderboard,
         ListValues: queries.list_values,
         OpenDecision: decisions.open_decision,
+        SyncDirectory: directory.sync_directory,
+        UpsertDirectoryPerson: directory.upsert_directory_person,
+        DeactivatePerson: directory.deactivate_person,
+        ListPeople: directory.list_people,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .decisions import Outcome
+from .directory import DirectoryRecord
 from .people import Identity, NewPerson
 from .periods import Window
 from .policy import CompanyValue, GivingPolicy, Tier
@@ -122,3 +123,43 @@ class Decide(Command):
     outcome: Outcome
     person_id: int
     note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncDirectory(Command):
+    """Take in what a directory source says about many people (CSV file, HRMS pull).
+
+    `complete`: the records are everyone the source knows, so its people who are missing
+    have left. `dry_run`: report what would change and change nothing.
+    """
+
+    records: tuple[DirectoryRecord, ...]
+    source: str
+    complete: bool = False
+    dry_run: bool = False
+    progress: Callable[[int, int], None] | None = None  # (done, total), for a progress bar
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpsertDirectoryPerson(Command):
+    """One person from a provisioning source (SCIM). `person_id` names whom to replace;
+    without it the person is found by external id or e-mail, or added."""
+
+    record: DirectoryRecord
+    source: str
+    person_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeactivatePerson(Command):
+    """The person left: no more kudos or allowance; their points follow the leaver policy."""
+
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListPeople(Query):
+    offset: int = 0
+    limit: int = 100
+    email: str | None = None
+    external_id: str | None = None

@@ -153,6 +153,17 @@ class UnknownLanguage(DomainError):
         return {"code": self.code, "codes": Names(self.available)}
 
 
+class InvalidDirectoryRecord(DomainError):
+    """A directory record that cannot be taken in; `problem` says why."""
+
+    def __init__(self, problem: Text) -> None:
+        super().__init__(problem.key.value)
+        self.problem = problem
+
+    def text(self) -> Text:
+        return self.problem
+
+
 class InsufficientFunds(Exception):
     """Raised by a ledger when a guarded debit would take an account below zero.
 

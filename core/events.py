@@ -44,3 +44,8 @@ class DecisionMade(Event):
     subject: str
     outcome: str
     person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonDeactivated(Event):
+    person_id: int

@@ -71,6 +71,15 @@ class AllowanceAccount:
     balance: int
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """One allowance account to move into a new period with this grant."""
+
+    person_id: int
+    period_key: str
+    granted: int
+
+
 class TransferKind(StrEnum):
     ALLOWANCE_GRANT = "allowance_grant"
     ALLOWANCE_LAPSE = "allowance_lapse"

@@ -100,6 +100,15 @@ class MsgId(StrEnum):
     DECIDED_CONFIRM = "decision.confirmed_by"
     DECIDED_CANCEL = "decision.cancelled_by"
     ALREADY_DECIDED = "decision.already"
+    # directory synchronisation
+    DIRECTORY_BAD_EMAIL = "directory.bad_email"
+    DIRECTORY_NO_NAME = "directory.no_name"
+    DIRECTORY_BAD_TIMEZONE = "directory.bad_timezone"
+    DIRECTORY_BAD_BIRTHDAY = "directory.bad_birthday"
+    DIRECTORY_OWN_MANAGER = "directory.own_manager"
+    DIRECTORY_UNKNOWN_MANAGER = "directory.unknown_manager"
+    DIRECTORY_DUPLICATE = "directory.duplicate"
+    DIRECTORY_BAD_FIELD = "directory.bad_field"
     # console
     CONSOLE_WELCOME = "console.welcome"
     CONSOLE_ACTING_AS = "console.acting_as"

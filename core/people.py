@@ -39,6 +39,16 @@ class Person:
     roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.EMPLOYEE}))
     active: bool = True
     is_bot: bool = False
+    external_id: str | None = None  # the directory source's id for them
+    employee_number: str | None = None
+    source: str | None = None  # the directory source that manages them; None: chat or seed
+    muted: frozenset[str] = frozenset()  # reminder kinds they asked not to get
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeoplePage:
+    total: int
+    people: list[Person]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,3 +67,6 @@ class NewPerson:
     roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.EMPLOYEE}))
     active: bool = True
     is_bot: bool = False
+    external_id: str | None = None
+    employee_number: str | None = None
+    source: str | None = None

@@ -24,6 +24,7 @@ class GivingPolicy:
     min_reason_length: int = 10
     values_required: bool = False
     timezone: str = "UTC"  # the organisation's calendar, used for leaderboards
+    leaver_points: str = "keep"  # LeaverPoints: what a leaver's earned points become
 
 
 class RuleScope(StrEnum):

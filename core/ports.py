@@ -22,10 +22,11 @@ from .ledger import (
     AllowanceAccount,
     Hold,
     HoldStatus,
+    Opening,
     PostedTransfer,
     TransferRequest,
 )
-from .people import Identity, NewPerson, Person
+from .people import Identity, NewPerson, PeoplePage, Person
 from .policy import AllowanceRule, ChatSettings, CompanyValue, GivingPolicy, OrgConfig, Tier
 from .recognition import Recognition, Standing, StatDelta, StatRole
 
@@ -41,13 +42,33 @@ class PeopleRepository(Protocol):
         ...
 
     async def set_locale(self, person_id: int, locale: str | None) -> None: ...
+    async def set_muted(self, person_id: int, muted: frozenset[str]) -> None: ...
     async def update(self, person: Person) -> None:
-        """Store changed profile fields (name, time zone, active, bot) of a known person."""
+        """Store every changed field of a known person except roles and locale."""
+        ...
+
+    async def by_external_id(self, source: str, external_id: str) -> Person | None: ...
+    async def ids_from_source(self, source: str) -> list[int]:
+        """The people that directory source manages, active or not."""
+        ...
+
+    async def page(
+        self, *, offset: int, limit: int, email: str | None, external_id: str | None
+    ) -> PeoplePage:
+        """People in id order, optionally only the one with that e-mail or external id."""
         ...
 
     async def link_identity(self, person_id: int, identity: Identity) -> None: ...
     async def identities(self, person_id: int, platform: str) -> list[Identity]: ...
     async def direct_report_count(self, manager_id: int) -> int: ...
+    async def direct_report_counts(self) -> dict[int, int]:
+        """Active direct reports per manager id, for everyone at once."""
+        ...
+
+    async def active_people(self) -> list[Person]:
+        """Every active person, in a constant number of queries (the scheduler's read)."""
+        ...
+
     async def active_ids(self) -> list[int]: ...
     async def count(self) -> int: ...
 
@@ -68,6 +89,19 @@ class Ledger(Protocol):
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         """Move the allowance account to a later period; False if it is there already."""
+        ...
+
+    async def allowance_periods(self) -> dict[int, str | None]:
+        """The period every allowance account is in, by person id."""
+        ...
+
+    async def open_periods(
+        self, openings: list[Opening], *, rollover: bool, at: datetime
+    ) -> list[Opening]:
+        """Set-based `open_period` plus its transfers for many people: each account still
+        behind moves to its period, lapses its rest (unless `rollover`) and gets its grant,
+        exactly as the one-person path would. Returns the openings that took effect (an
+        account opened meanwhile, by a gift or another replica, is left alone)."""
         ...
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold: ...

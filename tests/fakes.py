@@ -16,6 +16,7 @@ from core.decisions import Decision, Outcome
 from core.errors import InsufficientFunds
 from core.events import Event
 from core.ledger import (
+    ISSUANCE,
     ORGANISATION,
     ORGANISATION_ACCOUNTS,
     PERSONAL_ACCOUNTS,
@@ -24,10 +25,13 @@ from core.ledger import (
     AllowanceAccount,
     Hold,
     HoldStatus,
+    Opening,
     PostedTransfer,
+    TransferKind,
     TransferRequest,
+    transfer,
 )
-from core.people import Identity, NewPerson, Person
+from core.people import Identity, NewPerson, PeoplePage, Person
 from core.policy import (
     DEFAULT_TIERS,
     AllowanceRule,
@@ -140,23 +144,50 @@ class FakePeople(_Repo):
             roles=person.roles,
             active=person.active,
             is_bot=person.is_bot,
+            external_id=person.external_id,
+            employee_number=person.employee_number,
+            source=person.source,
         )
         self.s.people[new.id] = new
         for kind in PERSONAL_ACCOUNTS:
             self.s.accounts[AccountRef(kind, new.id)] = Account()
         return new
 
+    async def set_muted(self, person_id: int, muted: frozenset[str]) -> None:
+        self.s.people[person_id] = replace(self.s.people[person_id], muted=muted)
+
     async def set_locale(self, person_id: int, locale: str | None) -> None:
         self.s.people[person_id] = replace(self.s.people[person_id], locale=locale)
 
     async def update(self, person: Person) -> None:
+        stored = self.s.people[person.id]  # roles, locale, mutes have commands of their own
         self.s.people[person.id] = replace(
-            self.s.people[person.id],
-            display_name=person.display_name,
-            tz=person.tz,
-            active=person.active,
-            is_bot=person.is_bot,
+            person, roles=stored.roles, locale=stored.locale, muted=stored.muted
         )
+
+    async def by_external_id(self, source: str, external_id: str) -> Person | None:
+        return next(
+            (
+                p
+                for p in self.s.people.values()
+                if p.source == source and p.external_id == external_id
+            ),
+            None,
+        )
+
+    async def ids_from_source(self, source: str) -> list[int]:
+        return sorted(i for i, p in self.s.people.items() if p.source == source)
+
+    async def page(
+        self, *, offset: int, limit: int, email: str | None, external_id: str | None
+    ) -> PeoplePage:
+        found = [
+            p
+            for _, p in sorted(self.s.people.items())
+            if (email is None or p.email == email.strip().casefold())
+            and (external_id is None or p.external_id == external_id)
+        ]
+        return PeoplePage(total=len(found), people=found[offset : offset + limit])
 
     async def link_identity(self, person_id: int, identity: Identity) -> None:
         self.s.identities[identity] = person_id
@@ -168,6 +199,16 @@ class FakePeople(_Repo):
 
     async def direct_report_count(self, manager_id: int) -> int:
         return sum(1 for p in self.s.people.values() if p.manager_id == manager_id and p.active)
+
+    async def direct_report_counts(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for p in self.s.people.values():
+            if p.manager_id is not None and p.active:
+                counts[p.manager_id] = counts.get(p.manager_id, 0) + 1
+        return counts
+
+    async def active_people(self) -> list[Person]:
+        return [p for _, p in sorted(self.s.people.items()) if p.active]
 
     async def active_ids(self) -> list[int]:
         return sorted(i for i, p in self.s.people.items() if p.active)
@@ -218,6 +259,40 @@ class FakeLedger(_Repo):
             return False
         account.period_key, account.period_granted = period_key, granted
         return True
+
+    async def allowance_periods(self) -> dict[int, str | None]:
+        return {
+            ref.owner: account.period_key
+            for ref, account in self.s.accounts.items()
+            if ref.kind is AccountKind.ALLOWANCE
+        }
+
+    async def open_periods(
+        self, openings: list[Opening], *, rollover: bool, at: datetime
+    ) -> list[Opening]:
+        """The one-person path, person by person: what the SQL bulk version must equal."""
+        opened = []
+        for o in openings:
+            account = AccountRef(AccountKind.ALLOWANCE, o.person_id)
+            rest = self.s.accounts[account].balance
+            if not await self.open_period(o.person_id, o.period_key, o.granted):
+                continue
+            if rest and not rollover:
+                lapse = transfer(
+                    f"allowance-lapse:{o.person_id}:{o.period_key}",
+                    TransferKind.ALLOWANCE_LAPSE,
+                    (account, ISSUANCE, rest),
+                )
+                await self.post(lapse, at=at)
+            if o.granted:
+                grant = transfer(
+                    f"allowance:{o.person_id}:{o.period_key}",
+                    TransferKind.ALLOWANCE_GRANT,
+                    (ISSUANCE, account, o.granted),
+                )
+                await self.post(grant, at=at)
+            opened.append(o)
+        return opened
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         hold = Hold(

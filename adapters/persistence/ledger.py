@@ -18,11 +18,13 @@ from core.ledger import (
     Hold,
     HoldStatus,
     Leg,
+    Opening,
     PostedTransfer,
     TransferKind,
     TransferRequest,
 )
 
+from .bulk import BulkOpening
 from .dialect import insert_for
 from .tables import UtcDateTime, accounts, entries, holds, transfers
 
@@ -160,6 +162,19 @@ class SqlLedger:
             .values(period_key=period_key, period_granted=granted)
         )
         return (await self._conn.execute(stmt)).rowcount == 1
+
+    async def allowance_periods(self) -> dict[int, str | None]:
+        rows = await self._conn.execute(
+            sa.select(accounts.c.owner, accounts.c.period_key).where(
+                accounts.c.kind == AccountKind.ALLOWANCE.value
+            )
+        )
+        return {int(owner): key for owner, key in rows}
+
+    async def open_periods(
+        self, openings: list[Opening], *, rollover: bool, at: datetime
+    ) -> list[Opening]:
+        return await BulkOpening(self._conn, rollover, at).run(openings)
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         result = await self._conn.execute(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import TransientStoreError
 from core.ledger import PERSONAL_ACCOUNTS
-from core.people import Identity, NewPerson, Person, Role
+from core.people import Identity, NewPerson, PeoplePage, Person, Role
 
 from .dialect import insert
 from .tables import accounts, identities, people, person_roles
@@ -63,6 +63,9 @@ class SqlPeople:
             "active": person.active,
             "is_bot": person.is_bot,
             "created_at": datetime.now(UTC),
+            "source": person.source,
+            "external_id": person.external_id,
+            "employee_number": person.employee_number,
         }
         claim = (
             insert(self._conn, people).values(row).on_conflict_do_nothing().returning(people.c.id)
@@ -82,6 +85,11 @@ class SqlPeople:
         assert found is not None
         return found
 
+    async def set_muted(self, person_id: int, muted: frozenset[str]) -> None:
+        await self._conn.execute(
+            sa.update(people).where(people.c.id == person_id).values(muted=",".join(sorted(muted)))
+        )
+
     async def set_locale(self, person_id: int, locale: str | None) -> None:
         await self._conn.execute(
             sa.update(people).where(people.c.id == person_id).values(locale=locale)
@@ -92,12 +100,46 @@ class SqlPeople:
             sa.update(people)
             .where(people.c.id == person.id)
             .values(
+                email=person.email,
                 display_name=person.display_name,
                 tz=person.tz,
+                department=person.department,
+                manager_id=person.manager_id,
+                hire_date=person.hire_date,
+                birthday=person.birthday,
                 active=person.active,
                 is_bot=person.is_bot,
+                source=person.source,
+                external_id=person.external_id,
+                employee_number=person.employee_number,
             )
         )
+
+    async def by_external_id(self, source: str, external_id: str) -> Person | None:
+        return _only(
+            await self._load(
+                sa.and_(people.c.source == source, people.c.external_id == external_id)
+            )
+        )
+
+    async def ids_from_source(self, source: str) -> list[int]:
+        stmt = sa.select(people.c.id).where(people.c.source == source).order_by(people.c.id)
+        return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
+
+    async def page(
+        self, *, offset: int, limit: int, email: str | None, external_id: str | None
+    ) -> PeoplePage:
+        where: sa.ColumnElement[bool] = sa.true()
+        if email is not None:
+            where = sa.and_(where, people.c.email == email.strip().casefold())
+        if external_id is not None:
+            where = sa.and_(where, people.c.external_id == external_id)
+        total = (
+            await self._conn.execute(sa.select(sa.func.count()).select_from(people).where(where))
+        ).scalar_one()
+        query = sa.select(people).where(where).order_by(people.c.id).offset(offset).limit(limit)
+        found = await self._load(query)
+        return PeoplePage(total=int(total), people=list(found.values()))
 
     async def link_identity(self, person_id: int, identity: Identity) -> None:
         stmt = insert(self._conn, identities).values(
@@ -128,6 +170,27 @@ class SqlPeople:
             .where(people.c.active.is_(True))
         )
         return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def direct_report_counts(self) -> dict[int, int]:
+        stmt = (
+            sa.select(people.c.manager_id, sa.func.count())
+            .where(people.c.manager_id.is_not(None))
+            .where(people.c.active.is_(True))
+            .group_by(people.c.manager_id)
+        )
+        return {int(m): int(n) for m, n in await self._conn.execute(stmt)}
+
+    async def active_people(self) -> list[Person]:
+        """Two queries whatever the headcount (no id list: drivers cap bound parameters)."""
+        active = people.c.active.is_(True)
+        rows = (await self._conn.execute(sa.select(people).where(active))).mappings().all()
+        roles: dict[int, set[Role]] = {row["id"]: set() for row in rows}
+        held = sa.select(person_roles.c.person_id, person_roles.c.role).join(
+            people, people.c.id == person_roles.c.person_id
+        )
+        for person_id, role in await self._conn.execute(held.where(active)):
+            roles[person_id].add(Role(role))
+        return [_person(row, roles[row["id"]]) for row in rows]
 
     async def active_ids(self) -> list[int]:
         stmt = sa.select(people.c.id).where(people.c.active.is_(True)).order_by(people.c.id)
@@ -168,6 +231,10 @@ def _person(row: Any, roles: set[Role]) -> Person:
         roles=frozenset(roles),
         active=row["active"],
         is_bot=row["is_bot"],
+        external_id=row["external_id"],
+        employee_number=row["employee_number"],
+        source=row["source"],
+        muted=frozenset(k for k in row["muted"].split(",") if k),
     )
 
 

@@ -58,6 +58,13 @@ people = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("is_bot", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # The directory source that manages the person (None: chat or seed), and its id for them.
+    sa.Column("source", sa.String(32)),
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("employee_number", sa.String(64)),
+    # Reminder kinds the person muted, comma-separated ("allowance,celebrations").
+    sa.Column("muted", sa.String(200), nullable=False, server_default=""),
+    sa.Index("ix_people_source_external_id", "source", "external_id"),
 )
 
 person_roles = sa.Table(

@@ -9,7 +9,7 @@ from ..clock import Clock
 from ..commands import RefreshAllowance, RefreshAllowances
 from ..errors import UnknownPerson
 from ..events import AllowanceOpened
-from ..ledger import AllowanceAccount, TransferKind, transfer
+from ..ledger import AllowanceAccount, Opening, TransferKind, transfer
 from ..people import Person
 from ..periods import Period, local_day, period_containing
 from ..policy import Allowance, OrgConfig, allowance_for
@@ -93,13 +93,26 @@ async def refresh_allowance(
 
 
 async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: Clock) -> int:
-    """Open every active person's current period; returns how many were opened now."""
+    """Open every active person's current period (in their own time zone) in a constant
+    number of statements; returns how many were opened now.
+
+    The same guard as a gift's lazy opening (`open_periods` moves only accounts still
+    behind) makes a second run, a concurrent gift or another replica grant nothing more.
+    """
     config, now = await uow.config.load(), clock.now()
-    ids = await uow.people.active_ids()
-    people = await uow.people.get_many(ids)
-    opened = 0
-    for person in people.values():
-        before = len(uow.events)
-        await open_current_period(uow, person, config, now)
-        opened += len(uow.events) > before
-    return opened
+    people = await uow.people.active_people()
+    reports = (
+        await uow.people.direct_report_counts() if config.policy.manager_bonus_per_report else {}
+    )
+    periods = await uow.ledger.allowance_periods()
+    due = []
+    for person in people:
+        entitled = allowance_for(person, config.policy, config.rules, reports.get(person.id, 0))
+        period = period_containing(local_day(now, person.tz), entitled.period)
+        current = periods.get(person.id)
+        if current is None or current < period.key:
+            due.append(Opening(person.id, period.key, entitled.amount))
+    opened = await uow.ledger.open_periods(due, rollover=config.policy.rollover, at=now)
+    for o in opened:
+        uow.emit(AllowanceOpened(person_id=o.person_id, period_key=o.period_key, amount=o.granted))
+    return len(opened)

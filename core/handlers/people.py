@@ -32,11 +32,11 @@ async def register_person(cmd: RegisterPerson, uow: UnitOfWork, *, clock: Clock)
         if manager is None:
             raise UnknownPerson(new.manager_email)
         manager_id = manager.id
-    handle = await _free_handle(uow, new.handle or email.split("@", 1)[0])
+    handle = await free_handle(uow, new.handle or email.split("@", 1)[0])
     return await uow.people.add(replace(new, email=email), handle=handle, manager_id=manager_id)
 
 
-async def _free_handle(uow: UnitOfWork, wanted: str) -> str:
+async def free_handle(uow: UnitOfWork, wanted: str) -> str:
     base = wanted.casefold()
     handle, n = base, 1
     while await uow.people.by_handle(handle) is not None:
@@ -56,7 +56,7 @@ async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clo
         person = await uow.people.by_email(cmd.email)
     if person is None:
         email = (cmd.email or _placeholder_email(cmd.identity)).strip().casefold()
-        handle = await _free_handle(uow, email.split("@", 1)[0])
+        handle = await free_handle(uow, email.split("@", 1)[0])
         new = NewPerson(
             email=email,
             display_name=cmd.display_name,
