@@ -11,13 +11,14 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from . import give, leaderboard, slack_serve
+from . import give, leaderboard, refresh, slack_serve
 from .common import machine
 
 SUITES = {
     "give": ("GiveKudos through the bus", give.run),
     "leaderboard": ("Leaderboard as history grows", leaderboard.run),
     "slack": ("Signed /kudos through laurel serve", slack_serve.run),
+    "refresh": ("Allowance refresh of a whole organisation", refresh.run),
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks

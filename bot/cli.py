@@ -12,14 +12,22 @@ from typing import Any, TypeVar
 import click
 from aiohttp import web
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.console import demo
 from adapters.console.notifier import ConsoleNotifier
 from adapters.console.session import ConsoleSession, stdin_lines
+from adapters.directory import Parsed
+from adapters.directory.csv_source import CsvUnreadable, read_csv
+from adapters.i18n import Renderer
 from adapters.persistence import migrate
 from adapters.persistence.engine import create_engine
 from adapters.teams.package import build_package
+from core.commands import SyncDirectory
+from core.directory import RowProblem, SyncReport
 from core.events import KudosGiven, TierReached
 from core.messages import MsgId, text
 
@@ -100,18 +108,24 @@ async def _chat(
 
 
 @main.command()
-def serve() -> None:
-    """Run the server: Slack (when configured), /healthz and /metrics on HOST:PORT."""
+@click.option(
+    "--no-scheduler", is_flag=True, help="Leave the scheduler out (run `laurel scheduler` once)."
+)
+def serve(no_scheduler: bool) -> None:
+    """Run the server: Slack, Teams, SCIM, /healthz and /metrics on HOST:PORT, and the
+    scheduler."""
     settings = _settings()
-    _run(lambda: _serve(settings))
+    _run(lambda: _serve(settings, scheduler=not no_scheduler))
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, *, scheduler: bool) -> None:
     app = await bootstrap(settings, migrate_db=settings.auto_migrate)
     from . import web as web_app  # the chat SDKs load only for the server (laurel chat starts fast)
+    from .scheduling import build_scheduler
 
     runner = web.AppRunner(web_app.build(app), handle_signals=True)
     await runner.setup()
+    jobs = build_scheduler(app) if scheduler else None
     try:
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
@@ -119,22 +133,56 @@ async def _serve(settings: Settings) -> None:
             raise click.ClickException(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
             ) from None
+        if jobs is not None:
+            jobs.start()
+        stop = _stop_signal()
         click.echo(
             f"laurel listening on http://{settings.host}:{settings.port}"
-            f" (Slack {'on' if settings.slack_enabled else 'off'})"
+            f" (Slack {'on' if settings.slack_enabled else 'off'},"
+            f" Teams {'on' if settings.teams_enabled else 'off'},"
+            f" scheduler {'on' if jobs else 'off'})"
         )
-        await _until_stopped()
+        await stop.wait()
     finally:
+        if jobs is not None:
+            jobs.shutdown()
         await runner.cleanup()
         await app.close()
 
 
-async def _until_stopped() -> None:
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler alone (allowances, reminders, celebrations, digest, directory sync)."""
+    settings = _settings()
+    _run(lambda: _scheduler(settings))
+
+
+async def _scheduler(settings: Settings) -> None:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    from .scheduling import build_scheduler
+    from .web import ChatAdapters  # their notifiers deliver what the jobs announce
+
+    chats = ChatAdapters.build(app)
+    jobs = build_scheduler(app)
+    try:
+        jobs.start()
+        stop = _stop_signal()
+        click.echo(f"laurel scheduler running: {', '.join(j.name for j in jobs.jobs)}")
+        await stop.wait()
+    finally:
+        jobs.shutdown()
+        await chats.close()
+        await app.close()
+
+
+def _stop_signal() -> asyncio.Event:
+    """Set on SIGINT or SIGTERM. Taken before saying "running", so that a signal sent as
+    soon as the line appears stops laurel cleanly instead of killing it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 @main.command()
@@ -212,3 +260,86 @@ def package(app_id: str | None, out: Path) -> None:
     except OSError as error:
         raise click.ClickException(f"{error.filename or out}: {error.strerror or error}") from None
     click.echo(f"wrote {written}")
+
+
+# --- laurel directory: one-off imports of the people directory (docs/operations.md) ---
+
+CSV_SOURCE = "csv"  # the directory source of CSV imports, scheduled (LAUREL_HRMS_CSV) or not
+
+
+@main.group()
+def directory() -> None:
+    """The people directory from the HR system (docs/operations.md)."""
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option(
+    "--complete",
+    is_flag=True,
+    help="FILE lists everyone: deactivate people of earlier CSV imports who are not in it.",
+)
+def import_directory(file: Path, dry_run: bool, complete: bool) -> None:
+    """Create and update people from FILE.csv; exit 1 when some rows had problems."""
+    settings = _settings()
+    try:
+        parsed = read_csv(file)
+    except CsvUnreadable as error:
+        raise click.ClickException(str(error)) from None
+    console = Console(highlight=False)
+    report = SyncReport(dry_run=dry_run)
+    if parsed.records:  # a file without one valid row changes nothing, even with --complete
+        report = _run(lambda: _sync_csv(settings, parsed, console, complete, dry_run))
+    problems = sorted([*parsed.problems, *report.problems], key=lambda p: p.row)
+    _print_sync_report(console, file, report, problems, Renderer(settings.locale))
+    if problems:
+        raise SystemExit(1)
+
+
+async def _sync_csv(
+    settings: Settings, parsed: Parsed, console: Console, complete: bool, dry_run: bool
+) -> SyncReport:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    try:
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("people", total=len(parsed.records))
+            command = SyncDirectory(
+                records=tuple(parsed.records),
+                source=CSV_SOURCE,
+                complete=complete,
+                dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                unreadable=parsed.unreadable(),
+            )
+            report: SyncReport = await app.bus.handle(command)
+    finally:
+        await app.close()
+    return report
+
+
+def _print_sync_report(
+    console: Console, file: Path, report: SyncReport, problems: list[RowProblem], render: Renderer
+) -> None:
+    if report.dry_run:
+        console.print(f"Dry run of {escape(str(file))}: nothing was changed. The import would:")
+    else:
+        console.print(f"Imported {escape(str(file))}:")
+    counts = Table(show_header=False, box=None, padding=(0, 2))
+    for label, count in (
+        ("created", len(report.created)),
+        ("updated", len(report.updated)),
+        ("deactivated", len(report.deactivated)),
+        ("reactivated", len(report.reactivated)),
+        ("unchanged", report.unchanged),
+        ("problems", len(problems)),
+    ):
+        counts.add_row(label, str(count))
+    console.print(counts)
+    if report.deactivated:
+        console.print("deactivated: " + escape(", ".join(report.deactivated)))
+    if problems:
+        table = Table("row", "email", "problem", title="Rows left out (they changed nothing)")
+        for problem in problems:
+            table.add_row(str(problem.row), escape(problem.email), escape(render(problem.problem)))
+        console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from adapters.persistence.inbox import Inbox
+from adapters.scim import app as scim
 from adapters.secrets import SecretBox
 from adapters.slack.app import OAuth, SlackAdapter
 from adapters.slack.installations import SqlInstallationStore, SqlOAuthStateStore
@@ -105,10 +107,33 @@ def _teams(app: App) -> TeamsAdapter:
     )
 
 
+@dataclass
+class ChatAdapters:
+    """The chat platforms that are configured; each subscribes its notifier to the bus."""
+
+    slack: SlackAdapter | None
+    teams: TeamsAdapter | None
+
+    @classmethod
+    def build(cls, app: App) -> ChatAdapters:
+        settings = app.settings
+        return cls(
+            slack=_slack(app) if settings.slack_enabled else None,
+            teams=_teams(app) if settings.teams_enabled else None,
+        )
+
+    async def close(self) -> None:
+        """Deliver what is in flight, then let go of the platforms' connections."""
+        for adapter in (self.slack, self.teams):
+            if adapter is not None:
+                await adapter.close()
+
+
 def build(app: App) -> web.Application:
     metrics = Metrics()
     app.bus.subscribe(KudosGiven, metrics.count_kudos)
     web_app = web.Application(middlewares=[metrics.middleware])
+    chats = ChatAdapters.build(app)
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -127,8 +152,7 @@ def build(app: App) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_route)
     settings = app.settings
-    if settings.slack_enabled:
-        slack = _slack(app)
+    if (slack := chats.slack) is not None:
         web_app.router.add_post("/slack/events", slack.handle)
         if settings.slack_oauth:
             web_app.router.add_get("/slack/install", slack.handle_oauth)
@@ -136,10 +160,13 @@ def build(app: App) -> web.Application:
         web_app[SLACK] = slack
         if settings.slack_app_token:
             web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))
-        web_app.on_cleanup.append(lambda _: slack.close())
-    if settings.teams_enabled:
-        teams = _teams(app)
+    if (teams := chats.teams) is not None:
         web_app.router.add_post("/api/messages", teams.handle)
         web_app[TEAMS] = teams
-        web_app.on_cleanup.append(lambda _: teams.close())
+    web_app.on_cleanup.append(lambda _: chats.close())
+    if settings.scim_token:
+        scim_app = scim.build(
+            bus=app.bus, uow=app.uow, engine=app.engine, token=settings.scim_token
+        )
+        web_app.add_subapp(scim.ROOT, scim_app)
     return web_app

@@ -10,6 +10,7 @@ from typing import Any
 
 from .clock import Clock
 from .commands import (
+    CelebrateMilestones,
     Command,
     ConfigureOrganisation,
     DeactivatePerson,
@@ -22,12 +23,15 @@ from .commands import (
     ListPeople,
     ListValues,
     OpenDecision,
+    PostDigest,
     Query,
     RefreshAllowance,
     RefreshAllowances,
     RegisterPerson,
+    RemindUnusedAllowance,
     RevokeKudos,
     SetLocale,
+    SetMuted,
     SyncChatProfile,
     SyncDirectory,
     UpsertDirectoryPerson,
@@ -35,7 +39,7 @@ from .commands import (
 from .decisions import Effects
 from .errors import TransientStoreError
 from .events import Event
-from .handlers import allowance, decisions, directory, kudos, people, queries
+from .handlers import allowance, decisions, directory, kudos, people, queries, schedule
 from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,10 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         UpsertDirectoryPerson: directory.upsert_directory_person,
         DeactivatePerson: directory.deactivate_person,
         ListPeople: directory.list_people,
+        RemindUnusedAllowance: schedule.remind_unused_allowance,
+        CelebrateMilestones: schedule.celebrate_milestones,
+        PostDigest: schedule.post_digest,
+        SetMuted: schedule.set_muted,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()

@@ -138,6 +138,8 @@ class SyncDirectory(Command):
     complete: bool = False
     dry_run: bool = False
     progress: Callable[[int, int], None] | None = None  # (done, total), for a progress bar
+    # E-mails of rows the source could not read: listed, so never taken for leavers.
+    unreadable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,3 +165,27 @@ class ListPeople(Query):
     limit: int = 100
     email: str | None = None
     external_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemindUnusedAllowance(Command):
+    """Tell people who still have allowance, near their period's end, at a sensible hour."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CelebrateMilestones(Command):
+    """Birthdays (with consent) and work anniversaries, in each person's local morning."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostDigest(Command):
+    """Last week's recognition digest, on Monday morning in the organisation's time zone."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetMuted(Command):
+    """A person mutes (or unmutes) one kind of reminder."""
+
+    person_id: int
+    kind: str
+    muted: bool

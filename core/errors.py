@@ -153,6 +153,17 @@ class UnknownLanguage(DomainError):
         return {"code": self.code, "codes": Names(self.available)}
 
 
+class UnknownReminderKind(DomainError):
+    key = MsgId.ERROR_UNKNOWN_REMINDER
+
+    def __init__(self, kind: str, known: frozenset[str]) -> None:
+        super().__init__(kind)
+        self.kind, self.known = kind, known
+
+    def params(self) -> dict[str, object]:
+        return {"kind": self.kind, "kinds": Names(tuple(sorted(self.known)))}
+
+
 class InvalidDirectoryRecord(DomainError):
     """A directory record that cannot be taken in; `problem` says why."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from .recognition import Recognition
+from .views import DigestView
 
 
 class Event:
@@ -49,3 +51,23 @@ class DecisionMade(Event):
 @dataclass(frozen=True, kw_only=True)
 class PersonDeactivated(Event):
     person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllowanceReminder(Event):
+    person_id: int
+    left: int
+    ends_on: date  # the last day of the period
+
+
+@dataclass(frozen=True, kw_only=True)
+class Celebrated(Event):
+    person_id: int
+    kind: str  # "birthday" or "anniversary"
+    years: int  # 0 for a birthday
+    points: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestReady(Event):
+    digest: DigestView

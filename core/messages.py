@@ -100,6 +100,25 @@ class MsgId(StrEnum):
     DECIDED_CONFIRM = "decision.confirmed_by"
     DECIDED_CANCEL = "decision.cancelled_by"
     ALREADY_DECIDED = "decision.already"
+    # scheduler: reminders, celebrations, digest; personal settings
+    REMINDER_ALLOWANCE = "reminder.allowance"
+    CELEBRATION_BIRTHDAY = "celebration.birthday"
+    CELEBRATION_ANNIVERSARY = "celebration.anniversary"
+    CELEBRATION_POINTS = "celebration.points"
+    DIGEST_TITLE = "digest.title"
+    DIGEST_KUDOS = "digest.kudos"
+    DIGEST_TOP_VALUES = "digest.top_values"
+    DIGEST_TOP_RECEIVERS = "digest.top_receivers"
+    DIGEST_NEW_TIERS = "digest.new_tiers"
+    DIGEST_NEW_TIER_LINE = "digest.new_tier_line"
+    DIGEST_QUIET = "digest.quiet"
+    SETTINGS_TITLE = "settings.title"
+    SETTINGS_KIND_ON = "settings.kind_on"
+    SETTINGS_KIND_OFF = "settings.kind_off"
+    SETTINGS_HOWTO = "settings.howto"
+    YEARS = "unit.years"
+    HELP_SETTINGS = "help.settings"
+    ERROR_UNKNOWN_REMINDER = "error.unknown_reminder"
     # directory synchronisation
     DIRECTORY_BAD_EMAIL = "directory.bad_email"
     DIRECTORY_NO_NAME = "directory.no_name"
@@ -161,4 +180,6 @@ def points(n: int) -> Text:
     return Text(MsgId.POINTS, {}, n)
 
 
-PLURAL_MESSAGES: frozenset[MsgId] = frozenset({MsgId.POINTS, MsgId.KUDOS_COUNT, MsgId.CHARACTERS})
+PLURAL_MESSAGES: frozenset[MsgId] = frozenset(
+    {MsgId.POINTS, MsgId.KUDOS_COUNT, MsgId.CHARACTERS, MsgId.YEARS}
+)

@@ -15,6 +15,10 @@ class Role(StrEnum):
     APPROVER = "approver"
 
 
+# The kinds of reminder a person can mute (`settings mute KIND` in chat).
+REMINDER_KINDS = frozenset({"allowance", "approvals", "expiry", "celebrations"})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     """A chat account: Slack user in a workspace, Teams user in a tenant, or the console."""

@@ -25,6 +25,12 @@ class GivingPolicy:
     values_required: bool = False
     timezone: str = "UTC"  # the organisation's calendar, used for leaderboards
     leaver_points: str = "keep"  # LeaverPoints: what a leaver's earned points become
+    # The scheduler's programme: reminders, celebrations, the weekly digest.
+    reminder_days: int = 3  # remind of unused allowance this many days before the period ends
+    celebrations: bool = True
+    birthday_points: int = 10
+    anniversary_points: int = 25
+    digest: bool = True
 
 
 class RuleScope(StrEnum):

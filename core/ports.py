@@ -28,7 +28,7 @@ from .ledger import (
 )
 from .people import Identity, NewPerson, PeoplePage, Person
 from .policy import AllowanceRule, ChatSettings, CompanyValue, GivingPolicy, OrgConfig, Tier
-from .recognition import Recognition, Standing, StatDelta, StatRole
+from .recognition import Recognition, Standing, StatDelta, StatRole, StatRow
 
 
 class PeopleRepository(Protocol):
@@ -91,8 +91,8 @@ class Ledger(Protocol):
         """Move the allowance account to a later period; False if it is there already."""
         ...
 
-    async def allowance_periods(self) -> dict[int, str | None]:
-        """The period every allowance account is in, by person id."""
+    async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
+        """Every allowance account, by person id (one read for the scheduler)."""
         ...
 
     async def open_periods(
@@ -131,6 +131,17 @@ class StatsRepository(Protocol):
     async def top(
         self, role: StatRole, bucket: str, value: str, *, limit: int
     ) -> list[Standing]: ...
+
+    async def bucket(self, role: StatRole, bucket: str) -> list[StatRow]:
+        """Every row of one leaderboard bucket (all values, all people)."""
+        ...
+
+
+class JobRuns(Protocol):
+    async def claim(self, job: str, key: str, *, at: datetime) -> bool:
+        """Record that `job` did `key` (a person's reminder for a period, a week's digest);
+        False if it was done before. In the same transaction as the job's effects."""
+        ...
 
 
 class DailyGivingRepository(Protocol):
@@ -174,6 +185,7 @@ class UnitOfWork(abc.ABC):
     giving: DailyGivingRepository
     config: ConfigRepository
     decisions: DecisionRepository
+    runs: JobRuns
 
     def __init__(self) -> None:
         self.events: list[Event] = []

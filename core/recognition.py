@@ -52,3 +52,13 @@ class Standing:
     person_id: int
     points: int
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatRow:
+    """One row of a leaderboard bucket."""
+
+    value: str
+    person_id: int
+    points: int
+    count: int

@@ -74,3 +74,15 @@ class LeaderboardView:
 class ValuesView:
     values: list[CompanyValue]
     required: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestView:
+    """A week of recognition, for the recognition channel."""
+
+    week_start: date
+    kudos: int  # recognitions given
+    points: int
+    top_values: list[tuple[CompanyValue, int]]  # value, how many recognitions named it
+    top_receivers: list[Ranked]
+    new_tiers: list[tuple[Person, Tier]]

@@ -42,7 +42,7 @@ from core.policy import (
     Tier,
 )
 from core.ports import UnitOfWork
-from core.recognition import ALL_VALUES, Recognition, Standing, StatDelta, StatRole
+from core.recognition import ALL_VALUES, Recognition, Standing, StatDelta, StatRole, StatRow
 
 
 class FakeClock:
@@ -82,6 +82,7 @@ class State:
     tiers: dict[str, Tier] = field(default_factory=lambda: {t.name: t for t in DEFAULT_TIERS})
     rules: dict[tuple[str, str], AllowanceRule] = field(default_factory=dict)
     decisions: dict[str, Decision] = field(default_factory=dict)
+    runs: dict[tuple[str, str], datetime] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -260,10 +261,10 @@ class FakeLedger(_Repo):
         account.period_key, account.period_granted = period_key, granted
         return True
 
-    async def allowance_periods(self) -> dict[int, str | None]:
+    async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
         return {
-            ref.owner: account.period_key
-            for ref, account in self.s.accounts.items()
+            ref.owner: AllowanceAccount(a.period_key, a.period_granted, a.balance)
+            for ref, a in self.s.accounts.items()
             if ref.kind is AccountKind.ALLOWANCE
         }
 
@@ -357,6 +358,13 @@ class FakeStats(_Repo):
     async def lifetime_received(self, person_id: int) -> int:
         return self.s.totals.get((StatRole.RECEIVED.value, "all", ALL_VALUES, person_id), [0])[0]
 
+    async def bucket(self, role: StatRole, bucket: str) -> list[StatRow]:
+        return [
+            StatRow(k[2], k[3], v[0], v[1])
+            for k, v in self.s.totals.items()
+            if k[:2] == (role.value, bucket)
+        ]
+
     async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]:
         rows = [
             Standing(person_id=k[3], points=v[0], count=v[1])
@@ -364,6 +372,14 @@ class FakeStats(_Repo):
             if k[:3] == (role.value, bucket, value) and v[0] > 0
         ]
         return sorted(rows, key=lambda s: (-s.points, s.person_id))[:limit]
+
+
+class FakeJobRuns(_Repo):
+    async def claim(self, job: str, key: str, *, at: datetime) -> bool:
+        if (job, key) in self.s.runs:
+            return False
+        self.s.runs[(job, key)] = at
+        return True
 
 
 class FakeDailyGiving(_Repo):
@@ -439,6 +455,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.giving = FakeDailyGiving(self)
         self.config = FakeConfig(self)
         self.decisions = FakeDecisions(self)
+        self.runs = FakeJobRuns(self)
 
     async def begin(self) -> None:
         await self.store.lock.acquire()

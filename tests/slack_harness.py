@@ -14,6 +14,7 @@ from adapters.slack.app import SlackAdapter
 from bot import web
 from bot.bootstrap import App, bootstrap
 from bot.settings import Settings
+from core.clock import Clock
 from core.decisions import Effects
 from core.policy import GivingPolicy
 
@@ -55,7 +56,7 @@ class SlackWorld:
 
 @asynccontextmanager
 async def slack_world(
-    kind: str, tmp_path: Path, effects: Effects | None = None
+    kind: str, tmp_path: Path, effects: Effects | None = None, clock: Clock | None = None
 ) -> AsyncIterator[SlackWorld]:
     async with FakeSlackApi() as api, migrated_engine(kind, tmp_path) as engine:
         settings = Settings(
@@ -64,7 +65,9 @@ async def slack_world(
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=api.url,
         )
-        app = await bootstrap(settings, engine=engine, migrate_db=False, effects=effects)
+        app = await bootstrap(
+            settings, engine=engine, migrate_db=False, effects=effects, clock=clock
+        )
         web_app = web.build(app)
         async with TestClient(TestServer(web_app)) as http:
             yield SlackWorld(api=api, app=app, http=http, slack=web_app[web.SLACK])

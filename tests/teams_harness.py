@@ -19,6 +19,7 @@ from adapters.teams.app import TeamsAdapter
 from bot import web
 from bot.bootstrap import App, bootstrap
 from bot.settings import Settings
+from core.clock import Clock
 from core.decisions import Effects
 
 from .conftest import migrated_engine
@@ -47,7 +48,11 @@ class TeamsWorld:
 
 @asynccontextmanager
 async def teams_world(
-    kind: str, tmp_path: Path, effects: Effects | None = None, **settings: Any
+    kind: str,
+    tmp_path: Path,
+    effects: Effects | None = None,
+    clock: Clock | None = None,
+    **settings: Any,
 ) -> AsyncIterator[TeamsWorld]:
     async with (
         FakeConnector() as connector,
@@ -62,7 +67,7 @@ async def teams_world(
             "LAUREL_TEAMS_INSECURE_DEV": "MicrosoftAppId" not in settings,
         }
         config = Settings(**{**chosen, **settings})
-        app = await bootstrap(config, engine=engine, migrate_db=False, effects=effects)
+        app = await bootstrap(config, engine=engine, migrate_db=False, effects=effects, clock=clock)
         web_app = web.build(app)
         async with TestClient(TestServer(web_app)) as http:
             slack = SlackWorld(api=api, app=app, http=http, slack=web_app[web.SLACK])

@@ -190,3 +190,20 @@ async def test_a_manager_cycle_is_refused(world: Harness) -> None:
         maria = await uow.people.by_email("maria@example.com")
     assert maria and maria.manager_id is None
     assert report.problems == []
+
+
+async def test_an_empty_or_unreadable_pull_makes_no_leavers(world: Harness) -> None:
+    await sync(world, *ORG, complete=True)
+    nothing = await sync(world, complete=True)
+    assert nothing.deactivated == []
+    unreadable = await sync(
+        world, ORG[0], ORG[1], complete=True, unreadable=frozenset({"ben@example.com"})
+    )
+    assert unreadable.deactivated == []
+
+
+async def test_a_person_of_another_source_stays_its_own(world: Harness) -> None:
+    await world.bus.handle(SyncDirectory(records=(ORG[0],), source="scim"))
+    await sync(world, ORG[0])  # the CSV names Maria too
+    report = await world.bus.handle(SyncDirectory(records=(ORG[1],), source="csv", complete=True))
+    assert report.deactivated == []  # Maria is SCIM's, not the CSV's to remove

@@ -40,10 +40,11 @@ GRAMMAR_VERBS = {
     "help",
     "approvals",
     "admin",
+    "settings",  # one's own reminders (the Scheduler issue), beside the contract's grammar
 }
-# Teams shows at most 12 commands per list (the schema's maxItems), so one verb stays out of
-# the menu: `cancel REDEMPTION`, which people type after `redemptions` has shown the ids.
-MENU = GRAMMAR_VERBS - {"cancel"}
+# Teams shows at most 12 commands per list (the schema's maxItems), so two verbs stay out of
+# the menu: `redemptions` and `cancel REDEMPTION`, which the `shop` card leads to.
+MENU = GRAMMAR_VERBS - {"cancel", "redemptions"}
 SCOPES = {"personal", "team", "groupChat"}
 
 

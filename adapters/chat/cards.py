@@ -18,6 +18,7 @@ from core.periods import Window
 from core.recognition import Recognition
 from core.views import (
     BalanceView,
+    DigestView,
     HistoryView,
     KudosResult,
     LeaderboardView,
@@ -219,9 +220,63 @@ HELP_LINES = (
     MsgId.HELP_LEADERBOARD,
     MsgId.HELP_VALUES,
     MsgId.HELP_LANG,
+    MsgId.HELP_SETTINGS,
     MsgId.HELP_HELP,
 )
 
 
 def help_card(*extra: MsgId) -> Card:
     return lines_card(*(text(k) for k in (*HELP_LINES, *extra)), title=text(MsgId.HELP_TITLE))
+
+
+def reminder_card(left: int, ends_on: date) -> Card:
+    return lines_card(text(MsgId.REMINDER_ALLOWANCE, points=points(left), date=ends_on))
+
+
+def celebration_card(person: Person, kind: str, years: int, amount: int) -> Card:
+    if kind == "birthday":
+        line = text(MsgId.CELEBRATION_BIRTHDAY, name=person.display_name)
+    else:
+        line = text(
+            MsgId.CELEBRATION_ANNIVERSARY,
+            name=person.display_name,
+            years=Text(MsgId.YEARS, {}, years),
+        )
+    lines = [line] + ([text(MsgId.CELEBRATION_POINTS, points=points(amount))] if amount else [])
+    return lines_card(*lines, tone=Tone.OK)
+
+
+def digest_card(view: DigestView) -> Card:
+    title = text(MsgId.DIGEST_TITLE, date=view.week_start)
+    if not view.kudos:
+        return lines_card(text(MsgId.DIGEST_QUIET), title=title)
+    summary = [
+        text(
+            MsgId.DIGEST_KUDOS,
+            kudos=Text(MsgId.KUDOS_COUNT, {}, view.kudos),
+            points=points(view.points),
+        )
+    ]
+    if view.top_values:
+        tags = Names(tuple(f"#{value.slug}" for value, _ in view.top_values))
+        summary.append(text(MsgId.DIGEST_TOP_VALUES, values=tags))
+    sections = [Section(summary)]
+    if view.top_receivers:
+        heading = text(MsgId.DIGEST_TOP_RECEIVERS)
+        sections.append(Section(ranking_lines(view.top_receivers), heading=heading))
+    if view.new_tiers:
+        lines = [
+            text(MsgId.DIGEST_NEW_TIER_LINE, name=p.display_name, tier=t.name, badge=t.badge)
+            for p, t in view.new_tiers
+        ]
+        sections.append(Section(lines, heading=text(MsgId.DIGEST_NEW_TIERS)))
+    return Card(sections, title=title, badge="🌿")
+
+
+def settings_card(muted: frozenset[str], kinds: frozenset[str]) -> Card:
+    lines = [
+        text(MsgId.SETTINGS_KIND_OFF if kind in muted else MsgId.SETTINGS_KIND_ON, kind=kind)
+        for kind in sorted(kinds)
+    ]
+    howto = text(MsgId.SETTINGS_HOWTO, example="allowance", kinds=Names(tuple(sorted(kinds))))
+    return Card([Section(lines), Section([howto])], title=text(MsgId.SETTINGS_TITLE))

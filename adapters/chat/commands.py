@@ -10,14 +10,32 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from core.bus import MessageBus
-from core.commands import GetBalance, GetHistory, GetLeaderboard, GiveKudos, ListValues, SetLocale
+from core.commands import (
+    GetBalance,
+    GetHistory,
+    GetLeaderboard,
+    GiveKudos,
+    ListValues,
+    SetLocale,
+    SetMuted,
+)
 from core.errors import DomainError, NoReceivers, TransientStoreError
 from core.messages import MsgId, text
-from core.people import Person
+from core.people import REMINDER_KINDS, Person
 
 from . import cards
 from .cards import Card, Tone
-from .grammar import Balance, ChatRequest, Give, Help, History, Lang, Leaderboard, Values
+from .grammar import (
+    Balance,
+    ChatRequest,
+    Give,
+    Help,
+    History,
+    Lang,
+    Leaderboard,
+    Settings,
+    Values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +109,11 @@ class ChatCommands:
                 chosen = await bus.handle(SetLocale(person_id=actor.id, locale=code))
                 changed = text(MsgId.LANG_CHANGED, language=text(MsgId.LANGUAGE_NAME))
                 return Card([cards.Section([changed])], tone=Tone.OK, language=chosen)
+            case Settings(mute=None):
+                return cards.settings_card(actor.muted, REMINDER_KINDS)
+            case Settings(mute=mute, kind=kind):
+                command = SetMuted(person_id=actor.id, kind=kind or "", muted=bool(mute))
+                return cards.settings_card(await bus.handle(command), REMINDER_KINDS)
             case Help():
                 return cards.help_card()
         raise TypeError(f"{type(request).__name__} is not a shared chat request")

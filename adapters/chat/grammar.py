@@ -20,6 +20,7 @@ _AMOUNT = re.compile(r"\+(\S+)")
 _TAG = r"#((?!\d+(?![\w-]))[\w-]+)"
 _VALUE = re.compile(_TAG)
 _TRAILING_VALUES = re.compile(rf"(?:\s*{_TAG})+\s*$")
+_SETTING = re.compile(r"(mute|unmute)\s+(\S+)", re.IGNORECASE)
 
 
 class ChatRequest:
@@ -63,6 +64,14 @@ class Lang(ChatRequest):
 @dataclass(frozen=True)
 class Help(ChatRequest):
     pass
+
+
+@dataclass(frozen=True)
+class Settings(ChatRequest):
+    """`settings` shows one's reminders; `settings mute KIND` / `settings unmute KIND`."""
+
+    mute: bool | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,16 @@ _SIMPLE: dict[str, ChatRequest] = {
     "history": History(),
     "values": Values(),
     "help": Help(),
+    "settings": Settings(),
     "quit": Quit(),
     "exit": Quit(),
 }
 
 
 # The verbs of the shared grammar; in chat, a line that starts with none of them gives kudos.
-VERBS = frozenset({"kudos", "balance", "history", "leaderboard", "values", "lang", "help"})
+VERBS = frozenset(
+    {"kudos", "balance", "history", "leaderboard", "values", "lang", "help", "settings"}
+)
 
 
 def parse_chat(line: str, mention: re.Pattern[str]) -> ChatRequest:
@@ -143,6 +155,8 @@ def parse(line: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> ChatRequest:
         return _leaderboard(rest)
     if verb == "lang" and rest and " " not in rest:
         return Lang(rest)
+    if verb == "settings" and (found := _SETTING.fullmatch(rest)):
+        return Settings(mute=found.group(1).casefold() == "mute", kind=found.group(2).casefold())
     if verb == "as" and rest and " " not in rest:
         return ActAs(rest)
     raise UnknownCommand(stripped)

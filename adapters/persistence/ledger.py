@@ -163,13 +163,19 @@ class SqlLedger:
         )
         return (await self._conn.execute(stmt)).rowcount == 1
 
-    async def allowance_periods(self) -> dict[int, str | None]:
+    async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
         rows = await self._conn.execute(
-            sa.select(accounts.c.owner, accounts.c.period_key).where(
-                accounts.c.kind == AccountKind.ALLOWANCE.value
-            )
+            sa.select(
+                accounts.c.owner,
+                accounts.c.period_key,
+                accounts.c.period_granted,
+                accounts.c.balance,
+            ).where(accounts.c.kind == AccountKind.ALLOWANCE.value)
         )
-        return {int(owner): key for owner, key in rows}
+        return {
+            int(owner): AllowanceAccount(key, int(granted), int(balance))
+            for owner, key, granted, balance in rows
+        }
 
     async def open_periods(
         self, openings: list[Opening], *, rollover: bool, at: datetime

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.recognition import ALL_VALUES, Standing, StatDelta, StatRole
+from core.recognition import ALL_VALUES, Standing, StatDelta, StatRole, StatRow
 
 from .dialect import insert_for
 from .tables import totals
@@ -62,6 +62,14 @@ class SqlStats:
     async def lifetime_received(self, person_id: int) -> int:
         found = await self._conn.execute(_LIFETIME, {"p": person_id})
         return int(found.scalar() or 0)
+
+    async def bucket(self, role: StatRole, bucket: str) -> list[StatRow]:
+        rows = await self._conn.execute(
+            sa.select(totals.c.value_slug, totals.c.person_id, totals.c.points, totals.c.count)
+            .where(totals.c.role == role.value)
+            .where(totals.c.bucket == bucket)
+        )
+        return [StatRow(v, int(p), int(pts), int(c)) for v, p, pts, c in rows]
 
     async def top(self, role: StatRole, bucket: str, value: str, *, limit: int) -> list[Standing]:
         rows = await self._conn.execute(

@@ -262,6 +262,17 @@ slack_oauth_states = sa.Table(
 )
 
 
+# What each scheduled job has done (job, e.g. "reminder:allowance"; key, e.g. "42:2026-11-01"),
+# inserted in the same transaction as the effect: nothing is done twice, on any replica.
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("ran_at", UtcDateTime, nullable=False),
+)
+
+
 # Teams users laurel has seen (sending, mentioned, or installing the app), with what a
 # proactive message needs: their member id, the tenant's service URL, and the personal
 # chat with the bot once it exists.
@@ -290,4 +301,37 @@ outbox = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("delivered_at", UtcDateTime),
     sa.Index("ix_outbox_pending", "platform", "person_id", "delivered_at"),
+)
+
+
+# SCIM (adapters/scim): the people an identity provider provisioned, with its own name for
+# them (`userName`) and the last representation it sent, restricted to what laurel keeps.
+# A person without a row here is not visible over SCIM (a SCIM DELETE removes the row and
+# deactivates the person, who stays in laurel with their history).
+scim_users = sa.Table(
+    "scim_users",
+    metadata,
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True),
+    sa.Column("user_name", sa.String(320), nullable=False),
+    sa.Column("user_name_key", sa.String(320), nullable=False, unique=True),  # compared form
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Groups of people as the directory (SCIM today) describes them; later features use them
+# as approver groups.
+directory_groups = sa.Table(
+    "directory_groups",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("external_id", sa.String(255)),
+)
+
+directory_group_members = sa.Table(
+    "directory_group_members",
+    metadata,
+    sa.Column("group_id", Id, sa.ForeignKey("directory_groups.id"), primary_key=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True, index=True),
 )

@@ -17,6 +17,7 @@ from .giving import SqlDailyGiving
 from .ledger import SqlLedger
 from .people import SqlPeople
 from .recognitions import SqlRecognitions
+from .runs import SqlJobRuns
 from .stats import SqlStats
 
 # deadlock_detected, serialization_failure: PostgreSQL says "try again"
@@ -59,6 +60,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.giving = SqlDailyGiving(conn)
         self.config = SqlConfig(conn, self._cache)
         self.decisions = SqlDecisions(conn)
+        self.runs = SqlJobRuns(conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"

@@ -26,7 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.chat.commands import ChatCommands
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
-from core.events import KudosGiven, TierReached
+from core.events import AllowanceReminder, Celebrated, DigestReady, KudosGiven, TierReached
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -115,8 +115,8 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
         )
         self.notifier = SlackNotifier(self.ctx)
-        bus.subscribe(KudosGiven, self.notifier)
-        bus.subscribe(TierReached, self.notifier)
+        for kind in (KudosGiven, TierReached, AllowanceReminder, Celebrated, DigestReady):
+            bus.subscribe(kind, self.notifier)
         self._register()
 
     def _register(self) -> None:

@@ -8,15 +8,22 @@ still fails is logged with the person and the reason.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from adapters.chat.cards import received_text
+from adapters.chat.cards import (
+    Card,
+    celebration_card,
+    digest_card,
+    lines_card,
+    received_text,
+    reminder_card,
+)
 from adapters.chat.routing import delivers, platforms_used
-from core.events import Event, KudosGiven, TierReached
-from core.messages import MsgId, text
+from core.events import AllowanceReminder, Celebrated, DigestReady, Event, KudosGiven, TierReached
+from core.messages import MsgId, Text, text
 from core.people import Identity, Person
 from core.recognition import Recognition
 
@@ -35,7 +42,15 @@ class SlackNotifier:
         if isinstance(event, KudosGiven):
             self._spawn(self._kudos(event.recognition))
         elif isinstance(event, TierReached):
-            self._spawn(self._tier(event))
+            message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
+            self._spawn(self._tell(event.person_id, lambda p: lines_card(_named(message, p))))
+        elif isinstance(event, AllowanceReminder):
+            card = reminder_card(event.left, event.ends_on)
+            self._spawn(self._tell(event.person_id, lambda _: card))
+        elif isinstance(event, Celebrated):
+            self._spawn(self._celebrate(event))
+        elif isinstance(event, DigestReady):
+            self._spawn(self._digest(event))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -60,8 +75,8 @@ class SlackNotifier:
             if not delivers(PLATFORM, used[person_id], r.source):
                 continue  # they hear it where they use laurel (Teams)
             receiver = people[person_id]
-            message = self._ctx.renderer(receiver)(received_text(giver, r))
-            await self._dm(receiver, slack_ids[person_id], message)
+            card = lines_card(received_text(giver, r))
+            await self._dm(receiver, slack_ids[person_id], card)
         channel = chat.recognition_channel or (
             r.context.get("channel") if r.source == "slack" else None
         )
@@ -75,22 +90,52 @@ class SlackNotifier:
             log.error("Slack lookup of person %s failed: %s", person.id, _reason(error))
             return None
 
-    async def _tier(self, event: TierReached) -> None:
+    async def _tell(self, person_id: int, card: Callable[[Person], Card]) -> None:
+        """A DM to one person, if Slack is where they hear from laurel."""
+        async with self._ctx.uow(readonly=True) as uow:
+            person = await uow.people.get(person_id)
+            known = await uow.people.identities(person_id, PLATFORM)
+            used = await platforms_used(uow, person_id)
+        if person is not None and delivers(PLATFORM, used, source=""):
+            found = await self._slack_id(person, known)
+            await self._dm(person, found, card(person))
+
+    async def _celebrate(self, event: Celebrated) -> None:
+        """In the recognition channel for everyone to join in; without one, to the person."""
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(event.person_id)
-            known = await uow.people.identities(event.person_id, PLATFORM)
-            used = await platforms_used(uow, event.person_id)
-        if person is not None and delivers(PLATFORM, used, source=""):
-            message = text(
-                MsgId.TIER_REACHED, name=person.display_name, tier=event.tier, badge=event.badge
-            )
-            found = await self._slack_id(person, known)
-            await self._dm(person, found, self._ctx.renderer(person)(message))
+            channel = (await uow.config.load()).chat.recognition_channel
+        if person is None:
+            return
+        card = celebration_card(person, event.kind, event.years, event.points)
+        if channel:
+            await self._post(channel, card)
+        else:
+            await self._tell(person.id, lambda _: card)
 
-    async def _dm(self, person: Person, found: tuple[str, str] | None, message: str) -> None:
+    async def _digest(self, event: DigestReady) -> None:
+        async with self._ctx.uow(readonly=True) as uow:
+            channel = (await uow.config.load()).chat.recognition_channel
+        if channel:
+            await self._post(channel, digest_card(event.digest))
+
+    async def _post(self, channel: str, card: Card) -> None:
+        render = self._ctx.renderer(None)
+        try:
+            client = await self._ctx.client("")
+            await client.chat_postMessage(
+                channel=channel,
+                blocks=blocks.card_blocks(card, render),
+                text=blocks.card_text(card, render),
+            )
+        except (TimeoutError, SlackApiError, OSError) as error:
+            log.error("post to %s failed: %s", channel, _reason(error))
+
+    async def _dm(self, person: Person, found: tuple[str, str] | None, card: Card) -> None:
         if found is None:
             log.info("no Slack account for person %s; DM not sent", person.id)
             return
+        render = self._ctx.renderer(person)
         try:
             client = await self._ctx.client(found[0])
             channel = self._dm_channels.get(found)
@@ -98,7 +143,9 @@ class SlackNotifier:
                 opened = await client.conversations_open(users=found[1])
                 channel = self._dm_channels[found] = opened["channel"]["id"]
             await client.chat_postMessage(
-                channel=channel, text=message, blocks=[blocks.section(blocks.escape(message))]
+                channel=channel,
+                text=blocks.card_text(card, render),
+                blocks=blocks.card_blocks(card, render),
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("DM to person %s failed: %s", person.id, _reason(error))
@@ -139,3 +186,7 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error", error))
     return repr(error)
+
+
+def _named(message: Text, person: Person) -> Text:
+    return Text(message.key, {**message.params, "name": person.display_name}, message.count)

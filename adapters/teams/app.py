@@ -27,7 +27,7 @@ from adapters.chat.cards import lines_card
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
 from core.bus import MessageBus
-from core.events import KudosGiven, TierReached
+from core.events import AllowanceReminder, Celebrated, KudosGiven, TierReached
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -81,8 +81,8 @@ class TeamsAdapter:
             inbox=Inbox(engine),
             default_language=default_language,
         )
-        bus.subscribe(KudosGiven, self.notifier)
-        bus.subscribe(TierReached, self.notifier)
+        for kind in (KudosGiven, TierReached, AllowanceReminder, Celebrated):
+            bus.subscribe(kind, self.notifier)
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/messages: authenticate, check the tenant, then let the bot take its turn."""

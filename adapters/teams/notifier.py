@@ -9,18 +9,18 @@ delivered on their first contact. Nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.chat.cards import lines_card, received_text
+from adapters.chat.cards import Card, celebration_card, lines_card, received_text, reminder_card
 from adapters.chat.routing import delivers, platforms_used
 from adapters.i18n import Renderer
 from adapters.persistence.outbox import Outbox
-from core.events import Event, KudosGiven, TierReached
-from core.messages import MsgId, text
+from core.events import AllowanceReminder, Celebrated, Event, KudosGiven, TierReached
+from core.messages import MsgId, Text, text
 from core.people import Person
 from core.ports import UnitOfWorkFactory
 from core.recognition import Recognition
@@ -56,6 +56,16 @@ class TeamsNotifier:
             self._spawn(self._kudos(event.recognition))
         elif isinstance(event, TierReached):
             self._spawn(self._tier(event))
+        elif isinstance(event, AllowanceReminder):
+            card = reminder_card(event.left, event.ends_on)
+            self._spawn(self._card(event.person_id, lambda _: card))
+        elif isinstance(event, Celebrated):
+            self._spawn(
+                self._card(
+                    event.person_id,
+                    lambda p: celebration_card(p, event.kind, event.years, event.points),
+                )
+            )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -107,16 +117,22 @@ class TeamsNotifier:
             log.error("announcement of recognition %s failed: %s", r.id, error)
 
     async def _tier(self, event: TierReached) -> None:
+        message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
+
+        def card(person: Person) -> Card:
+            named = Text(message.key, {**message.params, "name": person.display_name})
+            return lines_card(named)
+
+        await self._card(event.person_id, card)
+
+    async def _card(self, person_id: int, card: Callable[[Person], Card]) -> None:
+        """A card in the person's personal chat, if Teams is where they hear from laurel."""
         async with self._uow(readonly=True) as uow:
-            person = await uow.people.get(event.person_id)
-            used = await platforms_used(uow, event.person_id)
+            person = await uow.people.get(person_id)
+            used = await platforms_used(uow, person_id)
         if person is None or not delivers(PLATFORM, used, source=""):
             return
-        message = text(
-            MsgId.TIER_REACHED, name=person.display_name, tier=event.tier, badge=event.badge
-        )
-        render = self.renderer(person)
-        await self.tell(person, cards.message(cards.notice(message, render), render(message)))
+        await self.tell(person, cards.card_message(card(person), self.renderer(person)))
 
     async def tell(self, person: Person, body: Json) -> None:
         """Deliver to the person's personal chat, or queue it for their first contact."""

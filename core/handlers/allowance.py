@@ -104,13 +104,13 @@ async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: 
     reports = (
         await uow.people.direct_report_counts() if config.policy.manager_bonus_per_report else {}
     )
-    periods = await uow.ledger.allowance_periods()
+    accounts = await uow.ledger.allowance_accounts()
     due = []
     for person in people:
         entitled = allowance_for(person, config.policy, config.rules, reports.get(person.id, 0))
         period = period_containing(local_day(now, person.tz), entitled.period)
-        current = periods.get(person.id)
-        if current is None or current < period.key:
+        account = accounts.get(person.id)
+        if account is not None and _is_behind(account, period.key):
             due.append(Opening(person.id, period.key, entitled.amount))
     opened = await uow.ledger.open_periods(due, rollover=config.policy.rollover, at=now)
     for o in opened:

@@ -50,19 +50,37 @@ async def sync_directory(cmd: SyncDirectory, uow: UnitOfWork, *, clock: Clock) -
             report.problems.append(RowProblem(record.row, record.email, error.problem))
             continue
         seen.add(outcome.person.id)
-        _count(report, outcome, record.email)
+        _count(report, outcome, normal_email(record.email))
         pending_managers.append((outcome.person, record.manager_email))
-    if not cmd.dry_run:
-        await _link_managers(uow, pending_managers)
-    if cmd.complete:
-        for person_id in await uow.people.ids_from_source(cmd.source):
-            if person_id not in seen:
-                person = await uow.people.get(person_id)
-                if person is not None and person.active:
-                    report.deactivated.append(person.email)
-                    if not cmd.dry_run:
-                        await _deactivate(uow, person, clock.now())
+    for person in await _link_managers(uow, pending_managers, write=not cmd.dry_run):
+        if person.email not in report.created and person.email not in report.updated:
+            report.unchanged -= 1  # only the manager changed: that is an update too
+            report.updated.append(person.email)
+    if cmd.complete and valid:  # an empty or unreadable pull says nothing about leavers
+        listed = {normal_email(r.email) for r in cmd.records} | cmd.unreadable
+        await _deactivate_missing(uow, cmd, seen, listed, report, clock.now())
     return report
+
+
+async def _deactivate_missing(
+    uow: UnitOfWork,
+    cmd: SyncDirectory,
+    seen: set[int],
+    listed: set[str] | frozenset[str],
+    report: SyncReport,
+    now: datetime,
+) -> None:
+    """The source's active people it no longer lists have left. Someone whose row had a
+    problem is still listed: one bad cell must not make a leaver."""
+    for person_id in await uow.people.ids_from_source(cmd.source):
+        if person_id in seen:
+            continue
+        person = await uow.people.get(person_id)
+        if person is None or not person.active or person.email in listed:
+            continue
+        report.deactivated.append(person.email)
+        if not cmd.dry_run:
+            await _deactivate(uow, person, now)
 
 
 async def _valid_records(
@@ -157,7 +175,7 @@ async def _apply(
         active=record.active,
         external_id=record.external_id or person.external_id,
         employee_number=record.employee_number,
-        source=source,
+        source=person.source or source,  # a person managed by another source stays its own
     )
     if synced == person:
         return _Outcome(person, "unchanged")
@@ -171,8 +189,12 @@ async def _apply(
     return _Outcome(synced, change)
 
 
-async def _link_managers(uow: UnitOfWork, pending: list[tuple[Person, str | None]]) -> None:
-    """Set each person's manager as the directory says (none: no manager)."""
+async def _link_managers(
+    uow: UnitOfWork, pending: list[tuple[Person, str | None]], *, write: bool = True
+) -> list[Person]:
+    """Set each person's manager as the directory says (none: no manager); returns who
+    got (or, without `write`, would get) a new manager."""
+    changed = []
     for person, manager_email in pending:
         manager = await uow.people.by_email(normal_email(manager_email)) if manager_email else None
         current = await uow.people.get(person.id)
@@ -181,7 +203,10 @@ async def _link_managers(uow: UnitOfWork, pending: list[tuple[Person, str | None
             continue
         if wanted is not None and await _manages(uow, person.id, wanted):
             continue  # a cycle (A manages B manages A) is refused: the old manager stays
-        await uow.people.update(replace(current, manager_id=wanted))
+        if write:
+            await uow.people.update(replace(current, manager_id=wanted))
+        changed.append(current)
+    return changed
 
 
 async def _manages(uow: UnitOfWork, person_id: int, other_id: int) -> bool:

@@ -1,0 +1,85 @@
+"""Runs the jobs with APScheduler (3.x, AsyncIOScheduler) inside laurel's event loop.
+
+Exactly-once comes from the database (each effect is claimed with it); on PostgreSQL an
+advisory lock per job also keeps several schedulers from doing the same work at the same
+moment. SQLite has no such lock: run one scheduler there (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .jobs import Job
+
+log = logging.getLogger("laurel.scheduler")
+
+
+class Scheduler:
+    def __init__(self, jobs: list[Job], engine: AsyncEngine) -> None:
+        self.jobs = jobs
+        self._engine = engine
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def start(self) -> None:
+        """Every job now (the catch-up), then at its interval; a late run is merged, not
+        repeated."""
+        for job in self.jobs:
+            self._scheduler.add_job(
+                self.run,
+                "interval",
+                args=[job],
+                id=job.name,
+                seconds=job.every.total_seconds(),
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+        self._scheduler.start()
+        log.info("scheduler started: %s", ", ".join(j.name for j in self.jobs))
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def run(self, job: Job) -> bool:
+        """One run of one job; False when another scheduler holds it. A failure is logged
+        and the next run tries again."""
+        async with self._exclusive(job.name) as mine:
+            if not mine:
+                log.info("%s: another scheduler is running it", job.name)
+                return False
+            started = time.perf_counter()
+            try:
+                result = await job.run()
+            except Exception:
+                log.exception("%s failed", job.name)
+                return False
+            log.info("%s: %s in %.2fs", job.name, result, time.perf_counter() - started)
+            return True
+
+    @asynccontextmanager
+    async def _exclusive(self, name: str) -> AsyncIterator[bool]:
+        if self._engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = zlib.crc32(f"laurel:{name}".encode())
+        async with self._engine.connect() as conn:
+            taken = (
+                await conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            ).scalar()
+            try:
+                yield bool(taken)
+            finally:
+                if taken:
+                    await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
