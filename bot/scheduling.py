@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from adapters.directory import Parsed
-from adapters.directory.csv_source import read_csv
+from adapters.directory.csv_source import SOURCE, read_csv
 from adapters.directory.hrms import client_from_settings
 from adapters.scheduler.jobs import standard_jobs
 from adapters.scheduler.runner import Scheduler
@@ -64,7 +64,7 @@ def _source(settings: Settings) -> tuple[str, Callable[[], Awaitable[Parsed]]] |
         async def from_csv() -> Parsed:
             return read_csv(path)
 
-        return "csv", from_csv
+        return SOURCE, from_csv
     if settings.hrms_url and settings.hrms_token:
         client = client_from_settings(settings.hrms_url, settings.hrms_token)
         return client.name, client.fetch

@@ -51,6 +51,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BIRTHDAY = re.compile(r"(?:(\d{4})-)?(\d{2})-(\d{2})")
 
 
+SOURCE = "csv"  # the directory source of CSV files, imported by hand or on schedule
+
+
 class CsvUnreadable(Exception):
     """The file cannot be read at all (missing, a folder, not UTF-8): nothing was taken in."""
 

@@ -1,0 +1,80 @@
+"""`laurel serve` and `laurel scheduler`: the long-running processes."""
+
+from __future__ import annotations
+
+import click
+from aiohttp import web
+
+from ..bootstrap import bootstrap
+from ..settings import Settings
+from .common import configured, run, stop_signal
+
+
+@click.command()
+@click.option(
+    "--no-scheduler", is_flag=True, help="Leave the scheduler out (run `laurel scheduler` once)."
+)
+def serve(no_scheduler: bool) -> None:
+    """Run the server: Slack, Teams, SCIM, /healthz and /metrics on HOST:PORT, and the
+    scheduler."""
+    settings = configured()
+    run(lambda: _serve(settings, scheduler=not no_scheduler))
+
+
+async def _serve(settings: Settings, *, scheduler: bool) -> None:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    from .. import (
+        web as web_app,
+    )  # the chat SDKs load only for the server (laurel chat starts fast)
+    from ..scheduling import build_scheduler
+
+    runner = web.AppRunner(web_app.build(app), handle_signals=True)
+    await runner.setup()
+    jobs = build_scheduler(app) if scheduler else None
+    try:
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as error:  # not a database problem: say what it is
+            raise click.ClickException(
+                f"cannot listen on {settings.host}:{settings.port}: {error.strerror}"
+            ) from None
+        if jobs is not None:
+            jobs.start()
+        stop = stop_signal()
+        click.echo(
+            f"laurel listening on http://{settings.host}:{settings.port}"
+            f" (Slack {'on' if settings.slack_enabled else 'off'},"
+            f" Teams {'on' if settings.teams_enabled else 'off'},"
+            f" scheduler {'on' if jobs else 'off'})"
+        )
+        await stop.wait()
+    finally:
+        if jobs is not None:
+            jobs.shutdown()
+        await runner.cleanup()
+        await app.close()
+
+
+@click.command()
+def scheduler() -> None:
+    """Run the scheduler alone (allowances, reminders, celebrations, digest, directory sync)."""
+    settings = configured()
+    run(lambda: _scheduler(settings))
+
+
+async def _scheduler(settings: Settings) -> None:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    from ..scheduling import build_scheduler
+    from ..web import ChatAdapters  # their notifiers deliver what the jobs announce
+
+    chats = ChatAdapters.build(app)
+    jobs = build_scheduler(app)
+    try:
+        jobs.start()
+        stop = stop_signal()
+        click.echo(f"laurel scheduler running: {', '.join(j.name for j in jobs.jobs)}")
+        await stop.wait()
+    finally:
+        jobs.shutdown()
+        await chats.close()
+        await app.close()
