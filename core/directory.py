@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .messages import MsgId, Text, text
+from .periods import known_zone
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _BIRTHDAY = re.compile(r"(\d{2})-(\d{2})")
@@ -75,11 +75,8 @@ def record_problem(record: DirectoryRecord) -> Text | None:
         return text(MsgId.DIRECTORY_BAD_EMAIL, email=record.email)
     if not record.display_name.strip():
         return text(MsgId.DIRECTORY_NO_NAME)
-    if record.tz:
-        try:
-            ZoneInfo(record.tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            return text(MsgId.DIRECTORY_BAD_TIMEZONE, tz=record.tz)
+    if record.tz and known_zone(record.tz) is None:
+        return text(MsgId.DIRECTORY_BAD_TIMEZONE, tz=record.tz)
     if record.birthday and not _valid_birthday(record.birthday):
         return text(MsgId.DIRECTORY_BAD_BIRTHDAY, birthday=record.birthday)
     if record.manager_email and normal_email(record.manager_email) == normal_email(record.email):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class PeriodKind(StrEnum):
@@ -40,6 +40,17 @@ class Period:
     def end_instant(self, tz: str) -> datetime:
         """The moment the period ends, at local midnight in `tz`."""
         return datetime.combine(self.end, time.min, tzinfo=ZoneInfo(tz))
+
+
+def known_zone(name: str | None) -> str | None:
+    """The IANA time zone name if this machine knows it, else None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def local_day(instant: datetime, tz: str) -> date:

@@ -23,11 +23,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+
+from .local_server import LocalServer
 
 __all__ = ["Call", "FakeSlackApi", "Fault"]
 
@@ -57,12 +58,15 @@ class Fault:
     error: str
 
 
-class FakeSlackApi:
+class FakeSlackApi(LocalServer):
     """An aiohttp server on 127.0.0.1 standing in for https://slack.com/api/ and response URLs."""
+
+    name = "fake Slack API"
 
     def __init__(
         self, *, team_id: str = "T1", bot_user_id: str = "UBOT", bot_id: str = "B1"
     ) -> None:
+        super().__init__()
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -73,62 +77,26 @@ class FakeSlackApi:
         self.uploads: dict[str, bytes] = {}
         self.messages: dict[str, list[Json]] = defaultdict(list)
         """Messages the app posted, by channel id, oldest first (for conversations.history)."""
-        self.errors: list[BaseException] = []
-        """Exceptions raised inside the fake itself; re-raised on exit so fake bugs surface."""
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._handlers: dict[str, Handler] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
-        self._root = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start listening on a free port of 127.0.0.1."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
-        self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._root = f"http://{host}:{port}"
-
-    async def close(self) -> None:
-        """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-        if exc is None and self.errors:
-            raise AssertionError(f"the fake Slack API itself failed: {self.errors!r}")
 
     @property
     def url(self) -> str:
         """The Web API base URL for `AsyncWebClient(base_url=...)`; ends with "/api/"."""
-        assert self._root, "FakeSlackApi is not started"
-        return f"{self._root}/api/"
+        return f"{self.root}/api/"
 
     def response_url(self, name: str = "r1") -> str:
         """A response_url on this server; posts to it land in `self.responses[name]`."""
-        assert self._root, "FakeSlackApi is not started"
-        return f"{self._root}/response/{name}"
+        return f"{self.root}/response/{name}"
 
     # -- test set-up -------------------------------------------------------------------------
 
@@ -533,7 +501,7 @@ class FakeSlackApi:
 
     def _m_files_getUploadURLExternal(self, args: Json) -> Json:
         file_id = self._next_id("F")
-        return {"ok": True, "upload_url": f"{self._root}/upload/{file_id}", "file_id": file_id}
+        return {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
 
     def _m_files_completeUploadExternal(self, args: Json) -> Json:
         files = args.get("files") or []

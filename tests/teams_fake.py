@@ -29,11 +29,12 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from aiohttp import web
+
+from .local_server import LocalServer
 
 __all__ = ["ADAPTIVE_CARD", "Call", "FakeConnector", "Sent"]
 
@@ -92,10 +93,13 @@ class _Fault:
     retry_after: int | None
 
 
-class FakeConnector:
+class FakeConnector(LocalServer):
     """An aiohttp server on 127.0.0.1 standing in for the Teams serviceUrl."""
 
+    name = "fake Connector"
+
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[Sent] = []
         """Activities the connector accepted, oldest first; injected failures are not in it."""
         self.created: list[Json] = []
@@ -107,56 +111,21 @@ class FakeConnector:
         """Registered TeamsChannelAccount JSON by member id."""
         self.refuse_create = False
         """Answer every create conversation 403, as Teams does when the app isn't installed."""
-        self.errors: list[BaseException] = []
-        """Exceptions raised inside the fake itself; re-raised on exit so fake bugs surface."""
         self._not_installed: set[str] = set()
         self._one_to_one: dict[str, str] = {}
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._activity_ids = itertools.count(1)
         self._conversation_ids = itertools.count(1)
-        self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
-        self._root = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start listening on a free port of 127.0.0.1."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._root = f"http://{host}:{port}"
-
-    async def close(self) -> None:
-        """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-        if exc is None and self.errors:
-            raise AssertionError(f"the fake Connector itself failed: {self.errors!r}")
 
     @property
     def url(self) -> str:
         """The serviceUrl to put in activities; ends with "/" as Teams' own do."""
-        assert self._root, "FakeConnector is not started"
-        return f"{self._root}/"
+        return f"{self.root}/"
 
     # -- test set-up -------------------------------------------------------------------------
 

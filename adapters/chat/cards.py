@@ -11,6 +11,7 @@ from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from core.decisions import Outcome
 from core.errors import DomainError
 from core.messages import MsgId, Names, Text, points, text
 from core.people import Person
@@ -47,6 +48,21 @@ class Card:
     badge: str = ""  # an emoji that goes with the title
     language: str | None = None  # render in this language, not the reader's stored one
     progress: float | None = None  # 0..1 of the way to the next tier, for a progress bar
+
+
+# What a decision button says, and what the decided message says (in every platform).
+OUTCOME_LABEL = {
+    Outcome.APPROVE: MsgId.OUTCOME_APPROVE,
+    Outcome.DECLINE: MsgId.OUTCOME_DECLINE,
+    Outcome.CONFIRM: MsgId.OUTCOME_CONFIRM,
+    Outcome.CANCEL: MsgId.OUTCOME_CANCEL,
+}
+OUTCOME_DONE = {
+    Outcome.APPROVE: MsgId.DECIDED_APPROVE,
+    Outcome.DECLINE: MsgId.DECIDED_DECLINE,
+    Outcome.CONFIRM: MsgId.DECIDED_CONFIRM,
+    Outcome.CANCEL: MsgId.DECIDED_CANCEL,
+}
 
 
 def lines_card(*lines: Text, tone: Tone = Tone.INFO, title: Text | None = None) -> Card:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scim2_models import Context, Email, Meta
 
 from core.directory import DirectoryRecord, normal_email
 from core.people import Person
+from core.periods import known_zone
 
 from .errors import ScimError
 from .models import EnterpriseUser, Manager, UserResource
@@ -68,7 +68,7 @@ def record(want: Wanted, *, manager_email: str | None, current: Person | None) -
         department=extension.department if extension else None,
         hire_date=current.hire_date if current else None,
         birthday=current.birthday if current else None,
-        tz=_zone(user.timezone),
+        tz=known_zone(user.timezone),
         active=_active(user),
     )
 
@@ -158,14 +158,3 @@ def _manager_id(user: UserResource) -> int | None:
 
 def _active(user: UserResource) -> bool:
     return True if user.active is None else user.active
-
-
-def _zone(name: str | None) -> str | None:
-    """A time zone laurel can use, or None: a name it cannot read is kept in SCIM only."""
-    if not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from adapters.chat.cards import OUTCOME_DONE, OUTCOME_LABEL
 from adapters.i18n import Renderer
 from core.commands import Decide
 from core.decisions import Decision, Outcome
@@ -23,18 +24,6 @@ from .blocks import Block, escape
 from .context import SlackContext, log
 
 ACTION = re.compile(r"^laurel_decide:(approve|decline|confirm|cancel)$")
-_LABEL = {
-    Outcome.APPROVE: MsgId.OUTCOME_APPROVE,
-    Outcome.DECLINE: MsgId.OUTCOME_DECLINE,
-    Outcome.CONFIRM: MsgId.OUTCOME_CONFIRM,
-    Outcome.CANCEL: MsgId.OUTCOME_CANCEL,
-}
-_DONE = {
-    Outcome.APPROVE: MsgId.DECIDED_APPROVE,
-    Outcome.DECLINE: MsgId.DECIDED_DECLINE,
-    Outcome.CONFIRM: MsgId.DECIDED_CONFIRM,
-    Outcome.CANCEL: MsgId.DECIDED_CANCEL,
-}
 _STYLE = {Outcome.APPROVE: "primary", Outcome.CONFIRM: "primary", Outcome.DECLINE: "danger"}
 
 
@@ -46,7 +35,7 @@ def decision_actions(decision: Decision, render: Renderer) -> Block:
             "type": "button",
             "action_id": f"laurel_decide:{outcome.value}",
             "value": decision.key,
-            "text": {"type": "plain_text", "text": render(text(_LABEL[outcome]))},
+            "text": {"type": "plain_text", "text": render(text(OUTCOME_LABEL[outcome]))},
         }
         if outcome in _STYLE:
             button["style"] = _STYLE[outcome]
@@ -77,7 +66,7 @@ async def on_click(
         await respond(response_type="ephemeral", replace_original=False, text=render(already))
         return
     assert decided.outcome is not None
-    line = render(await _who(ctx, decided, _DONE[decided.outcome]))
+    line = render(await _who(ctx, decided, OUTCOME_DONE[decided.outcome]))
     kept = [b for b in body.get("message", {}).get("blocks", []) if b.get("type") != "actions"]
     kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(line)}]})
     try:

@@ -7,12 +7,11 @@ still fails is logged with the person and the reason.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
+from adapters.chat.background import Background
 from adapters.chat.cards import (
     Card,
     celebration_card,
@@ -35,32 +34,28 @@ from .directory import PLATFORM
 class SlackNotifier:
     def __init__(self, ctx: SlackContext) -> None:
         self._ctx = ctx
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self._dm_channels: dict[tuple[str, str], str] = {}
 
     async def __call__(self, event: Event) -> None:
         if isinstance(event, KudosGiven):
-            self._spawn(self._kudos(event.recognition))
+            self._background.spawn(self._kudos(event.recognition))
         elif isinstance(event, TierReached):
             message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
-            self._spawn(self._tell(event.person_id, lambda p: lines_card(_named(message, p))))
+            self._background.spawn(
+                self._tell(event.person_id, lambda p: lines_card(_named(message, p)))
+            )
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
-            self._spawn(self._tell(event.person_id, lambda _: card))
+            self._background.spawn(self._tell(event.person_id, lambda _: card))
         elif isinstance(event, Celebrated):
-            self._spawn(self._celebrate(event))
+            self._background.spawn(self._celebrate(event))
         elif isinstance(event, DigestReady):
-            self._spawn(self._digest(event))
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self._background.spawn(self._digest(event))
 
     async def drain(self) -> None:
         """Wait for deliveries in flight (at shutdown, and in tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     async def _kudos(self, r: Recognition) -> None:
         ids = [r.giver_id, *r.receiver_ids]

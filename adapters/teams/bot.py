@@ -14,7 +14,15 @@ from typing import Any
 from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.schema import Activity, Attachment, ChannelAccount
 
-from adapters.chat.cards import Card, Section, Tone, error_card, help_card, kudos_card
+from adapters.chat.cards import (
+    OUTCOME_DONE,
+    Card,
+    Section,
+    Tone,
+    error_card,
+    help_card,
+    kudos_card,
+)
 from adapters.chat.commands import ChatCommands
 from adapters.chat.grammar import Give, parse_chat
 from adapters.i18n import Renderer
@@ -30,17 +38,11 @@ from core.ports import UnitOfWorkFactory
 
 from . import cards, giving
 from .cards import ADAPTIVE, DECIDE_VERB, Json
-from .directory import TeamsDirectory, is_personal, tenant_of
+from .directory import TeamsDirectory, conversation_context, is_personal
 from .mentions import TOKEN, tokenise
 from .notifier import TeamsNotifier
 
 log = logging.getLogger("laurel.teams")
-_DONE = {
-    Outcome.APPROVE: MsgId.DECIDED_APPROVE,
-    Outcome.DECLINE: MsgId.DECIDED_DECLINE,
-    Outcome.CONFIRM: MsgId.DECIDED_CONFIRM,
-    Outcome.CANCEL: MsgId.DECIDED_CANCEL,
-}
 
 
 class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyped
@@ -93,14 +95,7 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
                 raise UnknownPerson(token)
             return [await self.directory.mentioned(turn, account)]
 
-        context = {
-            "platform": "teams",
-            "tenant": tenant_of(activity),
-            "conversation": activity.conversation.id,
-            "conversation_type": activity.conversation.conversation_type or "personal",
-            "service_url": activity.service_url,
-            "activity": activity.id or "",
-        }
+        context = conversation_context(activity, reply_to=activity.id or "")
         card = await self.chat.answer(
             actor,
             request,
@@ -215,7 +210,7 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
             person = await uow.people.get(decision.decided_by or 0)
         assert decision.outcome is not None
         name = person.display_name if person else "?"
-        return text(_DONE[decision.outcome], name=name, when=decision.decided_at)
+        return text(OUTCOME_DONE[decision.outcome], name=name, when=decision.decided_at)
 
 
 def welcome_card() -> Card:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.chat.cards import Card, Tone
+from adapters.chat.cards import OUTCOME_LABEL, Card, Tone
 from adapters.i18n import Renderer
 from core.decisions import Decision, Outcome
 from core.messages import MsgId, Names, Text, points, text
@@ -19,12 +19,6 @@ ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 DECIDE_VERB = "laurel_decide"
 _TONE_COLOR = {Tone.OK: "Good", Tone.ERROR: "Attention", Tone.INFO: "Default"}
-LABEL = {
-    Outcome.APPROVE: MsgId.OUTCOME_APPROVE,
-    Outcome.DECLINE: MsgId.OUTCOME_DECLINE,
-    Outcome.CONFIRM: MsgId.OUTCOME_CONFIRM,
-    Outcome.CANCEL: MsgId.OUTCOME_CANCEL,
-}
 _STYLE = {
     Outcome.APPROVE: "positive",
     Outcome.CONFIRM: "positive",
@@ -132,7 +126,7 @@ def decision_card(lines: list[str], decision: Decision, render: Renderer) -> Jso
     for outcome in decision.options:
         action: Json = {
             "type": "Action.Execute",
-            "title": render(text(LABEL[outcome])),
+            "title": render(text(OUTCOME_LABEL[outcome])),
             "verb": DECIDE_VERB,
             "data": {"key": decision.key, "outcome": outcome.value, "lines": lines},
         }

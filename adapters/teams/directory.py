@@ -41,6 +41,18 @@ def is_personal(activity: Activity) -> bool:
     return (activity.conversation.conversation_type or "personal") == "personal"
 
 
+def conversation_context(activity: Activity, reply_to: str) -> dict[str, str]:
+    """Where a gift was given, kept with it so that the announcement can answer there."""
+    return {
+        "platform": PLATFORM,
+        "tenant": tenant_of(activity),
+        "conversation": activity.conversation.id,
+        "conversation_type": activity.conversation.conversation_type or "personal",
+        "service_url": activity.service_url,
+        "activity": reply_to,
+    }
+
+
 def client_timezone(activity: Activity) -> str | None:
     for entity in activity.entities or []:
         if (entity.type or "").casefold() == "clientinfo":

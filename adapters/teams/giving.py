@@ -20,7 +20,7 @@ from core.people import Person
 from core.policy import OrgConfig
 
 from .cards import Json, adaptive, block
-from .directory import tenant_of
+from .directory import conversation_context
 from .mentions import Mentioned
 
 COMMAND = "giveKudos"  # the manifest's composeExtensions command id
@@ -137,14 +137,7 @@ def give(actor: Person, receiver: Person, draft: Draft, turn: TurnContext) -> Gi
         values=tuple(draft.values),
         source="teams",
         idempotency_key=f"teams:activity:{activity.id}" if activity.id else None,
-        context={
-            "platform": "teams",
-            "tenant": tenant_of(activity),
-            "conversation": activity.conversation.id,
-            "conversation_type": activity.conversation.conversation_type or "personal",
-            "service_url": activity.service_url,
-            "activity": draft.message_id,
-        },
+        context=conversation_context(activity, reply_to=draft.message_id),
     )
 
 

@@ -9,12 +9,12 @@ delivered on their first contact. Nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from adapters.chat.background import Background
 from adapters.chat.cards import Card, celebration_card, lines_card, received_text, reminder_card
 from adapters.chat.routing import delivers, platforms_used
 from adapters.i18n import Renderer
@@ -48,34 +48,28 @@ class TeamsNotifier:
         self._members = members
         self._outbox = outbox
         self._language = default_language
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self._personal: dict[int, asyncio.Lock] = {}  # one chat opened per person at a time
 
     async def __call__(self, event: Event) -> None:
         if isinstance(event, KudosGiven):
-            self._spawn(self._kudos(event.recognition))
+            self._background.spawn(self._kudos(event.recognition))
         elif isinstance(event, TierReached):
-            self._spawn(self._tier(event))
+            self._background.spawn(self._tier(event))
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
-            self._spawn(self._card(event.person_id, lambda _: card))
+            self._background.spawn(self._card(event.person_id, lambda _: card))
         elif isinstance(event, Celebrated):
-            self._spawn(
+            self._background.spawn(
                 self._card(
                     event.person_id,
                     lambda p: celebration_card(p, event.kind, event.years, event.points),
                 )
             )
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def drain(self) -> None:
         """Wait for deliveries in flight (at shutdown, and in tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     def renderer(self, person: Person | None) -> Renderer:
         return Renderer.for_reader(person, self._language)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..clock import Clock
 from ..commands import (
@@ -16,6 +15,7 @@ from ..commands import (
 from ..errors import UnknownLanguage, UnknownPerson
 from ..messages import LANGUAGES
 from ..people import Identity, NewPerson, Person
+from ..periods import known_zone
 from ..ports import UnitOfWork
 
 
@@ -60,7 +60,7 @@ async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clo
         new = NewPerson(
             email=email,
             display_name=cmd.display_name,
-            tz=_zone(cmd.tz) or "UTC",
+            tz=known_zone(cmd.tz) or "UTC",
             is_bot=cmd.is_bot,
             active=cmd.active,
         )
@@ -69,7 +69,7 @@ async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clo
     synced = replace(
         person,
         display_name=cmd.display_name or person.display_name,
-        tz=_zone(cmd.tz) or person.tz,
+        tz=known_zone(cmd.tz) or person.tz,
         is_bot=cmd.is_bot,
         active=cmd.active,
     )
@@ -81,16 +81,6 @@ async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clo
 def _placeholder_email(identity: Identity) -> str:
     """Bots and guests without an e-mail still need a unique, undeliverable one."""
     return f"{identity.platform}-{identity.workspace}-{identity.user_id}@users.invalid"
-
-
-def _zone(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
 
 
 async def link_identity(cmd: LinkIdentity, uow: UnitOfWork, *, clock: Clock) -> None:

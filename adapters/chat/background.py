@@ -1,0 +1,26 @@
+"""Deliveries that run after a command's answer, and can be waited for at shutdown.
+
+A notifier's delivery must never hold up the command that caused it (Slack's 3-second
+ack, a Teams reply), so it runs as a task of its own; shutdown and tests drain them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+
+class Background:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # held here: the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for deliveries in flight, and for any they start."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
