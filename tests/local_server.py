@@ -4,6 +4,7 @@ manager that fails the test when the fake itself broke."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -53,6 +54,22 @@ class LocalServer:
         await self.close()
         if exc is None and self.errors:
             raise AssertionError(f"the {self.name} itself failed: {self.errors!r}")
+
+    async def _wait(self, done: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until `done()` holds (checked whenever a request arrived); False on time-out."""
+        assert self._changed is not None, f"the {self.name} is not started"
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(done)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _notify(self) -> None:
+        """A request arrived: wake the waiters."""
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
 
     @property
     def root(self) -> str:

@@ -249,20 +249,6 @@ class FakeSlackApi(LocalServer):
     def _activity(self) -> int:
         return len(self.calls) + sum(map(len, self.responses.values())) + len(self.uploads)
 
-    async def _wait(self, done: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
-        assert self._changed is not None, "FakeSlackApi is not started"
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(done)
-        except TimeoutError:
-            return False
-        return True
-
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
-
     # -- HTTP handlers -----------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:

@@ -225,20 +225,6 @@ class FakeConnector(LocalServer):
         calls = "\n".join(f"  {c.method} {c.path} -> {c.status}" for c in self.calls) or "  (none)"
         return f"sent:\n{sent}\ncalls:\n{calls}\nunexpected: {self.unexpected!r}"
 
-    async def _wait(self, done: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
-        assert self._changed is not None, "FakeConnector is not started"
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(done)
-        except TimeoutError:
-            return False
-        return True
-
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
-
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _dispatch(self, request: web.Request) -> web.Response:
