@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from adapters.chat.routing import PLATFORMS, Routing
 from adapters.persistence.inbox import Inbox
 from adapters.scim import app as scim
 from adapters.secrets import SecretBox
@@ -59,7 +60,7 @@ class Metrics:
         return response
 
 
-def _slack(app: App) -> SlackAdapter:
+def _slack(app: App, routing: Routing) -> SlackAdapter:
     settings = app.settings
     assert settings.slack_signing_secret
     oauth = None
@@ -82,10 +83,11 @@ def _slack(app: App) -> SlackAdapter:
         default_language=settings.locale,
         token=settings.slack_bot_token,
         oauth=oauth,
+        routing=routing,
     )
 
 
-def _teams(app: App) -> TeamsAdapter:
+def _teams(app: App, routing: Routing) -> TeamsAdapter:
     settings = app.settings
     if settings.teams_insecure_dev:
         log.warning(
@@ -104,6 +106,7 @@ def _teams(app: App) -> TeamsAdapter:
             allowed_tenants=settings.allowed_tenants,
         ),
         default_language=settings.locale,
+        routing=routing,
     )
 
 
@@ -117,9 +120,11 @@ class ChatAdapters:
     @classmethod
     def build(cls, app: App) -> ChatAdapters:
         settings = app.settings
+        on = {"slack": settings.slack_enabled, "teams": settings.teams_enabled}
+        routing = Routing(tuple(p for p in PLATFORMS if on[p]))
         return cls(
-            slack=_slack(app) if settings.slack_enabled else None,
-            teams=_teams(app) if settings.teams_enabled else None,
+            slack=_slack(app, routing) if on["slack"] else None,
+            teams=_teams(app, routing) if on["teams"] else None,
         )
 
     async def close(self) -> None:

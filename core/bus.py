@@ -10,7 +10,9 @@ from typing import Any
 
 from .clock import Clock
 from .commands import (
+    CancelRedemption,
     CelebrateMilestones,
+    ChaseApprovals,
     Command,
     ConfigureOrganisation,
     DeactivatePerson,
@@ -18,13 +20,17 @@ from .commands import (
     GetBalance,
     GetHistory,
     GetLeaderboard,
+    GetRedemptions,
+    GetShop,
     GiveKudos,
     LinkIdentity,
     ListPeople,
     ListValues,
     OpenDecision,
     PostDigest,
+    PutCatalogItem,
     Query,
+    Redeem,
     RefreshAllowance,
     RefreshAllowances,
     RegisterPerson,
@@ -39,7 +45,16 @@ from .commands import (
 from .decisions import Effects
 from .errors import TransientStoreError
 from .events import Event
-from .handlers import allowance, decisions, directory, kudos, people, queries, schedule
+from .handlers import (
+    allowance,
+    decisions,
+    directory,
+    kudos,
+    people,
+    queries,
+    rewards,
+    schedule,
+)
 from .ports import Subscriber, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -72,11 +87,20 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         CelebrateMilestones: schedule.celebrate_milestones,
         PostDigest: schedule.post_digest,
         SetMuted: schedule.set_muted,
+        PutCatalogItem: rewards.put_catalog_item,
+        Redeem: rewards.redeem,
+        CancelRedemption: rewards.cancel_redemption,
+        GetShop: rewards.get_shop,
+        GetRedemptions: rewards.get_redemptions,
+        ChaseApprovals: rewards.chase_approvals,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()
     }
-    handlers[Decide] = partial(decisions.decide, clock=clock, effects=dict(effects or {}))
+    owned = {rewards.KIND: rewards.decide_redemption}  # the core's own kinds of decision
+    handlers[Decide] = partial(
+        decisions.decide, clock=clock, effects={**owned, **dict(effects or {})}
+    )
     return handlers
 
 

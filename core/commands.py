@@ -10,6 +10,7 @@ from .directory import DirectoryRecord
 from .people import Identity, NewPerson
 from .periods import Window
 from .policy import CompanyValue, GivingPolicy, Tier
+from .rewards import CatalogItem
 
 
 class Command:
@@ -189,3 +190,43 @@ class SetMuted(Command):
     person_id: int
     kind: str
     muted: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class PutCatalogItem(Command):
+    """Add or replace a catalog item (seeding now; the admin commands later)."""
+
+    item: CatalogItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class Redeem(Command):
+    person_id: int
+    item: str  # the item's slug
+    quantity: int = 1
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelRedemption(Command):
+    person_id: int
+    redemption_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetShop(Query):
+    person_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetRedemptions(Query):
+    """The person's own requests; with `approver`, the ones waiting for their decision."""
+
+    person_id: int
+    approver: bool = False
+    limit: int = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChaseApprovals(Command):
+    """Undecided redemptions: remind, escalate to the approver's manager, then refund."""

@@ -175,6 +175,84 @@ class InvalidDirectoryRecord(DomainError):
         return self.problem
 
 
+class _ItemError(DomainError):
+    def __init__(self, item: str) -> None:
+        super().__init__(item)
+        self.item = item
+
+    def params(self) -> dict[str, object]:
+        return {"item": self.item}
+
+
+class UnknownItem(_ItemError):
+    key = MsgId.ERROR_UNKNOWN_ITEM
+
+
+class ItemUnavailable(_ItemError):
+    key = MsgId.ERROR_ITEM_UNAVAILABLE
+
+
+class OutOfStock(_ItemError):
+    key = MsgId.ERROR_OUT_OF_STOCK
+
+
+class TierTooLow(DomainError):
+    key = MsgId.ERROR_TIER_TOO_LOW
+
+    def __init__(self, item: str, tier: str) -> None:
+        super().__init__(item, tier)
+        self.item, self.tier = item, tier
+
+    def params(self) -> dict[str, object]:
+        return {"item": self.item, "tier": self.tier}
+
+
+class ItemLimitReached(DomainError):
+    key = MsgId.ERROR_ITEM_LIMIT
+
+    def __init__(self, item: str, limit: int) -> None:
+        super().__init__(item, limit)
+        self.item, self.limit = item, limit
+
+    def params(self) -> dict[str, object]:
+        return {"item": self.item, "limit": self.limit}
+
+
+class NotEnoughPoints(DomainError):
+    key = MsgId.ERROR_NOT_ENOUGH_POINTS
+
+    def __init__(self, needed: int, available: int) -> None:
+        super().__init__(needed, available)
+        self.needed, self.available = needed, available
+
+    def params(self) -> dict[str, object]:
+        return {"needed": points(self.needed), "available": points(self.available)}
+
+
+class BadQuantity(DomainError):
+    key = MsgId.ERROR_BAD_QUANTITY
+
+
+class NoApprover(DomainError):
+    key = MsgId.ERROR_NO_APPROVER
+
+
+class SelfApproval(DomainError):
+    key = MsgId.ERROR_SELF_APPROVAL
+
+
+class NotTheApprover(DomainError):
+    key = MsgId.ERROR_NOT_THE_APPROVER
+
+
+class UnknownRedemption(DomainError):
+    key = MsgId.ERROR_UNKNOWN_REDEMPTION
+
+
+class RedemptionClosed(DomainError):
+    key = MsgId.ERROR_REDEMPTION_CLOSED
+
+
 class InsufficientFunds(Exception):
     """Raised by a ledger when a guarded debit would take an account below zero.
 

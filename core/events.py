@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .recognition import Recognition
+from .rewards import Redemption
 from .views import DigestView
 
 
@@ -71,3 +72,19 @@ class Celebrated(Event):
 @dataclass(frozen=True, kw_only=True)
 class DigestReady(Event):
     digest: DigestView
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedemptionRequested(Event):
+    redemption: Redemption  # its approver has a decision to take
+    reminder: bool = False  # asked before, still undecided
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedemptionApproved(Event):
+    redemption: Redemption
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedemptionDeclined(Event):
+    redemption: Redemption  # declined or cancelled: the points are back

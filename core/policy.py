@@ -31,6 +31,10 @@ class GivingPolicy:
     birthday_points: int = 10
     anniversary_points: int = 25
     digest: bool = True
+    # Undecided redemptions: remind the approver, then their manager, then give up (refund).
+    approval_remind_days: int = 2
+    approval_escalate_days: int = 5
+    approval_expire_days: int = 10
 
 
 class RuleScope(StrEnum):

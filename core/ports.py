@@ -26,9 +26,10 @@ from .ledger import (
     PostedTransfer,
     TransferRequest,
 )
-from .people import Identity, NewPerson, PeoplePage, Person
+from .people import Identity, NewPerson, PeoplePage, Person, Role
 from .policy import AllowanceRule, ChatSettings, CompanyValue, GivingPolicy, OrgConfig, Tier
 from .recognition import Recognition, Standing, StatDelta, StatRole, StatRow
+from .rewards import CatalogItem, Redemption, RedemptionStatus
 
 
 class PeopleRepository(Protocol):
@@ -70,6 +71,10 @@ class PeopleRepository(Protocol):
         ...
 
     async def active_ids(self) -> list[int]: ...
+    async def with_role(self, role: Role) -> list[int]:
+        """Active people holding the role, by id."""
+        ...
+
     async def count(self) -> int: ...
 
 
@@ -137,6 +142,49 @@ class StatsRepository(Protocol):
         ...
 
 
+class CatalogRepository(Protocol):
+    async def put(self, item: CatalogItem) -> None: ...
+    async def get(self, slug: str) -> CatalogItem | None: ...
+    async def items(self) -> list[CatalogItem]: ...
+    async def take_stock(self, slug: str, quantity: int) -> bool:
+        """Guarded: False when fewer than `quantity` are left (unlimited items: True)."""
+        ...
+
+    async def return_stock(self, slug: str, quantity: int) -> None: ...
+
+
+class RedemptionRepository(Protocol):
+    async def add(self, redemption: Redemption) -> Redemption:
+        """Store it (its id is ignored) and return it with the stored id."""
+        ...
+
+    async def get(self, redemption_id: int) -> Redemption | None: ...
+    async def by_key(self, key: str) -> Redemption | None: ...
+    async def close(
+        self, redemption_id: int, status: RedemptionStatus, *, at: datetime, note: str
+    ) -> bool:
+        """Pending -> approved/declined/cancelled, guarded: True for exactly one caller."""
+        ...
+
+    async def units_since(self, person_id: int, item_slug: str, since: datetime) -> int:
+        """Units of the item the person asked for since then, not declined or cancelled."""
+        ...
+
+    async def of_person(self, person_id: int, *, limit: int) -> list[Redemption]:
+        """Newest first."""
+        ...
+
+    async def pending_for(self, approver_id: int) -> list[Redemption]:
+        """Pending requests routed to this approver, oldest first."""
+        ...
+
+    async def pending(self) -> list[Redemption]:
+        """Every pending request, oldest first."""
+        ...
+
+    async def reroute(self, redemption_id: int, approver_id: int) -> None: ...
+
+
 class JobRuns(Protocol):
     async def claim(self, job: str, key: str, *, at: datetime) -> bool:
         """Record that `job` did `key` (a person's reminder for a period, a week's digest);
@@ -169,7 +217,7 @@ class DecisionRepository(Protocol):
 
     async def get(self, key: str) -> Decision | None: ...
     async def claim(
-        self, key: str, outcome: Outcome, person_id: int, at: datetime, note: str
+        self, key: str, outcome: Outcome, person_id: int | None, at: datetime, note: str
     ) -> bool:
         """Pending -> decided, guarded: True for exactly one caller."""
         ...
@@ -186,6 +234,8 @@ class UnitOfWork(abc.ABC):
     config: ConfigRepository
     decisions: DecisionRepository
     runs: JobRuns
+    catalog: CatalogRepository
+    redemptions: RedemptionRepository
 
     def __init__(self) -> None:
         self.events: list[Event] = []

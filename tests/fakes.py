@@ -31,7 +31,7 @@ from core.ledger import (
     TransferRequest,
     transfer,
 )
-from core.people import Identity, NewPerson, PeoplePage, Person
+from core.people import Identity, NewPerson, PeoplePage, Person, Role
 from core.policy import (
     DEFAULT_TIERS,
     AllowanceRule,
@@ -43,6 +43,7 @@ from core.policy import (
 )
 from core.ports import UnitOfWork
 from core.recognition import ALL_VALUES, Recognition, Standing, StatDelta, StatRole, StatRow
+from core.rewards import CatalogItem, Redemption, RedemptionStatus
 
 
 class FakeClock:
@@ -83,6 +84,8 @@ class State:
     rules: dict[tuple[str, str], AllowanceRule] = field(default_factory=dict)
     decisions: dict[str, Decision] = field(default_factory=dict)
     runs: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    catalog: dict[str, CatalogItem] = field(default_factory=dict)
+    redemptions: dict[int, Redemption] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -210,6 +213,9 @@ class FakePeople(_Repo):
 
     async def active_people(self) -> list[Person]:
         return [p for _, p in sorted(self.s.people.items()) if p.active]
+
+    async def with_role(self, role: Role) -> list[int]:
+        return sorted(i for i, p in self.s.people.items() if p.active and role in p.roles)
 
     async def active_ids(self) -> list[int]:
         return sorted(i for i, p in self.s.people.items() if p.active)
@@ -374,6 +380,84 @@ class FakeStats(_Repo):
         return sorted(rows, key=lambda s: (-s.points, s.person_id))[:limit]
 
 
+class FakeCatalog(_Repo):
+    async def put(self, item: CatalogItem) -> None:
+        self.s.catalog[item.slug] = item
+
+    async def get(self, slug: str) -> CatalogItem | None:
+        return self.s.catalog.get(slug)
+
+    async def items(self) -> list[CatalogItem]:
+        return sorted(self.s.catalog.values(), key=lambda i: (i.price, i.slug))
+
+    async def take_stock(self, slug: str, quantity: int) -> bool:
+        item = self.s.catalog[slug]
+        if item.stock is None:
+            return True
+        if item.stock < quantity:
+            return False
+        self.s.catalog[slug] = replace(item, stock=item.stock - quantity)
+        return True
+
+    async def return_stock(self, slug: str, quantity: int) -> None:
+        item = self.s.catalog[slug]
+        if item.stock is not None:
+            self.s.catalog[slug] = replace(item, stock=item.stock + quantity)
+
+
+class FakeRedemptions(_Repo):
+    async def add(self, redemption: Redemption) -> Redemption:
+        stored = replace(redemption, id=self.s.new_id())
+        self.s.redemptions[stored.id] = stored
+        return stored
+
+    async def get(self, redemption_id: int) -> Redemption | None:
+        return self.s.redemptions.get(redemption_id)
+
+    async def by_key(self, key: str) -> Redemption | None:
+        return next((r for r in self.s.redemptions.values() if r.key == key), None)
+
+    async def close(
+        self, redemption_id: int, status: RedemptionStatus, *, at: datetime, note: str
+    ) -> bool:
+        found = self.s.redemptions.get(redemption_id)
+        if found is None or found.status is not RedemptionStatus.PENDING:
+            return False
+        self.s.redemptions[redemption_id] = replace(found, status=status, decided_at=at, note=note)
+        return True
+
+    async def of_person(self, person_id: int, *, limit: int) -> list[Redemption]:
+        mine = [r for r in self.s.redemptions.values() if r.person_id == person_id]
+        return sorted(mine, key=lambda r: -r.id)[:limit]
+
+    async def pending_for(self, approver_id: int) -> list[Redemption]:
+        waiting = [
+            r
+            for r in self.s.redemptions.values()
+            if r.approver_id == approver_id and r.status is RedemptionStatus.PENDING
+        ]
+        return sorted(waiting, key=lambda r: r.id)
+
+    async def pending(self) -> list[Redemption]:
+        waiting = [r for r in self.s.redemptions.values() if r.status is RedemptionStatus.PENDING]
+        return sorted(waiting, key=lambda r: r.id)
+
+    async def reroute(self, redemption_id: int, approver_id: int) -> None:
+        found = self.s.redemptions[redemption_id]
+        self.s.redemptions[redemption_id] = replace(found, approver_id=approver_id)
+
+    async def units_since(self, person_id: int, item_slug: str, since: datetime) -> int:
+        counted = (RedemptionStatus.PENDING, RedemptionStatus.APPROVED)
+        return sum(
+            r.quantity
+            for r in self.s.redemptions.values()
+            if r.person_id == person_id
+            and r.item_slug == item_slug
+            and r.created_at >= since
+            and r.status in counted
+        )
+
+
 class FakeJobRuns(_Repo):
     async def claim(self, job: str, key: str, *, at: datetime) -> bool:
         if (job, key) in self.s.runs:
@@ -432,7 +516,7 @@ class FakeDecisions(_Repo):
         return self.s.decisions.get(key)
 
     async def claim(
-        self, key: str, outcome: Outcome, person_id: int, at: datetime, note: str
+        self, key: str, outcome: Outcome, person_id: int | None, at: datetime, note: str
     ) -> bool:
         found = self.s.decisions.get(key)
         if found is None or found.outcome is not None:
@@ -456,6 +540,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.config = FakeConfig(self)
         self.decisions = FakeDecisions(self)
         self.runs = FakeJobRuns(self)
+        self.catalog = FakeCatalog(self)
+        self.redemptions = FakeRedemptions(self)
 
     async def begin(self) -> None:
         await self.store.lock.acquire()

@@ -232,3 +232,17 @@ def test_grammar_errors_are_domain_errors_with_a_message() -> None:
     for error in (UnknownCommand("x"), BadAmount("x"), UnknownWindow("x")):
         assert isinstance(error, DomainError)
         assert error.text().key is error.key
+
+
+def test_the_rewards_verbs() -> None:
+    from adapters.chat.grammar import Approvals, Cancel, RedeemItem, Redemptions, Shop
+
+    assert parse("shop") == Shop()
+    assert parse("redeem mug") == RedeemItem("mug", 1)
+    assert parse("redeem mug 3") == RedeemItem("mug", 3)
+    assert parse("redemptions") == Redemptions()
+    assert parse("cancel #12") == Cancel(12) and parse("cancel 12") == Cancel(12)
+    assert parse("approvals") == Approvals()
+    for bad in ("redeem", "redeem mug lots", "cancel twelve", "shop now"):
+        with pytest.raises(UnknownCommand):
+            parse(bad)

@@ -17,6 +17,13 @@ from core.messages import MsgId, Names, Text, points, text
 from core.people import Person
 from core.periods import Window
 from core.recognition import Recognition
+from core.rewards import (
+    Redemption,
+    RedemptionResult,
+    RedemptionStatus,
+    RedemptionsView,
+    ShopView,
+)
 from core.views import (
     BalanceView,
     DigestView,
@@ -236,6 +243,10 @@ HELP_LINES = (
     MsgId.HELP_LEADERBOARD,
     MsgId.HELP_VALUES,
     MsgId.HELP_LANG,
+    MsgId.HELP_SHOP,
+    MsgId.HELP_REDEEM,
+    MsgId.HELP_REDEMPTIONS,
+    MsgId.HELP_APPROVALS,
     MsgId.HELP_SETTINGS,
     MsgId.HELP_HELP,
 )
@@ -296,3 +307,121 @@ def settings_card(muted: frozenset[str], kinds: frozenset[str]) -> Card:
     ]
     howto = text(MsgId.SETTINGS_HOWTO, example="allowance", kinds=Names(tuple(sorted(kinds))))
     return Card([Section(lines), Section([howto])], title=text(MsgId.SETTINGS_TITLE))
+
+
+_LOCKED = {
+    None: MsgId.SHOP_LINE,
+    "tier": MsgId.SHOP_LOCKED_TIER,
+    "stock": MsgId.SHOP_LOCKED_STOCK,
+    "window": MsgId.SHOP_LOCKED_WINDOW,
+    "points": MsgId.SHOP_LOCKED_POINTS,
+}
+_STATUS = {
+    RedemptionStatus.PENDING: MsgId.STATUS_PENDING,
+    RedemptionStatus.APPROVED: MsgId.STATUS_APPROVED,
+    RedemptionStatus.DECLINED: MsgId.STATUS_DECLINED,
+    RedemptionStatus.CANCELLED: MsgId.STATUS_CANCELLED,
+    RedemptionStatus.EXPIRED: MsgId.STATUS_EXPIRED,
+}
+
+
+def shop_card(view: ShopView) -> Card:
+    title = text(MsgId.SHOP_TITLE, points=points(view.earned))
+    if not view.lines:
+        return lines_card(text(MsgId.SHOP_EMPTY), title=title)
+    lines = [
+        text(
+            _LOCKED[line.locked],
+            item=line.item.name,
+            slug=line.item.slug,
+            points=points(line.item.price),
+            tier=line.item.min_tier or "",
+            missing=points(line.item.price - view.earned),
+        )
+        for line in view.lines
+    ]
+    example = next((line.item.slug for line in view.lines if line.locked is None), "ITEM")
+    howto = Section([text(MsgId.SHOP_HOWTO, example=example)])
+    return Card([Section(lines), howto], title=title, badge="🎁")
+
+
+def redemption_card(result: RedemptionResult) -> Card:
+    r = result.redemption
+    params: dict[str, object] = {
+        "id": r.id,
+        "item": result.item.name,
+        "quantity": r.quantity,
+        "points": points(r.points),
+        "approver": result.approver or "?",
+    }
+    done = r.status is RedemptionStatus.APPROVED
+    return lines_card(
+        Text(MsgId.REDEEM_DONE if done else MsgId.REDEEM_REQUESTED, params), tone=Tone.OK
+    )
+
+
+def redemptions_card(view: RedemptionsView) -> Card:
+    title = text(MsgId.REDEMPTIONS_TITLE)
+    if not view.redemptions:
+        return lines_card(text(MsgId.REDEMPTIONS_EMPTY), title=title)
+    lines = [
+        text(
+            MsgId.REDEMPTIONS_LINE,
+            id=r.id,
+            item=_item_name(view, r),
+            quantity=r.quantity,
+            points=points(r.points),
+            status=text(_STATUS[r.status]),
+        )
+        for r in view.redemptions
+    ]
+    return lines_card(*lines, title=title)
+
+
+def approvals_card(view: RedemptionsView) -> Card:
+    title = text(MsgId.APPROVALS_TITLE)
+    if not view.redemptions:
+        return lines_card(text(MsgId.APPROVALS_EMPTY), title=title)
+    return lines_card(*(approval_line(view, r) for r in view.redemptions), title=title)
+
+
+def approval_line(view: RedemptionsView, r: Redemption) -> Text:
+    return text(
+        MsgId.APPROVALS_LINE,
+        id=r.id,
+        name=view.people.get(r.person_id, "?"),
+        item=_item_name(view, r),
+        quantity=r.quantity,
+        points=points(r.points),
+    )
+
+
+def cancelled_card(r: Redemption) -> Card:
+    return lines_card(text(MsgId.CANCEL_DONE, id=r.id, points=points(r.points)), tone=Tone.OK)
+
+
+def _item_name(view: RedemptionsView, r: Redemption) -> str:
+    item = view.items.get(r.item_slug)
+    return item.name if item else r.item_slug
+
+
+def approval_request_card(requester: str, item: str, r: Redemption) -> Card:
+    """What the approver reads above the Approve / Decline buttons."""
+    line = text(
+        MsgId.APPROVAL_REQUEST,
+        name=requester,
+        item=item,
+        quantity=r.quantity,
+        points=points(r.points),
+    )
+    return lines_card(line, title=text(MsgId.APPROVALS_TITLE))
+
+
+def redemption_outcome_card(r: Redemption, item: str) -> Card:
+    """What the requester hears once their request is decided."""
+    if r.status is RedemptionStatus.APPROVED:
+        return lines_card(text(MsgId.REDEMPTION_APPROVED, id=r.id, item=item), tone=Tone.OK)
+    lines = [text(MsgId.REDEMPTION_DECLINED, id=r.id, item=item, points=points(r.points))]
+    if r.note:
+        lines.append(text(MsgId.REDEMPTION_NOTE, note=r.note))
+    return lines_card(*lines)

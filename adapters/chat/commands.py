@@ -11,11 +11,15 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from core.bus import MessageBus
 from core.commands import (
+    CancelRedemption,
     GetBalance,
     GetHistory,
     GetLeaderboard,
+    GetRedemptions,
+    GetShop,
     GiveKudos,
     ListValues,
+    Redeem,
     SetLocale,
     SetMuted,
 )
@@ -26,14 +30,19 @@ from core.people import REMINDER_KINDS, Person
 from . import cards
 from .cards import Card, Tone
 from .grammar import (
+    Approvals,
     Balance,
+    Cancel,
     ChatRequest,
     Give,
     Help,
     History,
     Lang,
     Leaderboard,
+    RedeemItem,
+    Redemptions,
     Settings,
+    Shop,
     Values,
 )
 
@@ -109,6 +118,22 @@ class ChatCommands:
                 chosen = await bus.handle(SetLocale(person_id=actor.id, locale=code))
                 changed = text(MsgId.LANG_CHANGED, language=text(MsgId.LANGUAGE_NAME))
                 return Card([cards.Section([changed])], tone=Tone.OK, language=chosen)
+            case Shop():
+                return cards.shop_card(await bus.handle(GetShop(person_id=actor.id)))
+            case RedeemItem(item=item, quantity=quantity):
+                redeem = Redeem(
+                    person_id=actor.id, item=item, quantity=quantity, idempotency_key=key
+                )
+                return cards.redemption_card(await bus.handle(redeem))
+            case Redemptions():
+                view = await bus.handle(GetRedemptions(person_id=actor.id))
+                return cards.redemptions_card(view)
+            case Approvals():
+                view = await bus.handle(GetRedemptions(person_id=actor.id, approver=True))
+                return cards.approvals_card(view)
+            case Cancel(redemption_id=redemption_id):
+                cancel = CancelRedemption(person_id=actor.id, redemption_id=redemption_id)
+                return cards.cancelled_card(await bus.handle(cancel))
             case Settings(mute=None):
                 return cards.settings_card(actor.muted, REMINDER_KINDS)
             case Settings(mute=mute, kind=kind):

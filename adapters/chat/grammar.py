@@ -21,6 +21,8 @@ _TAG = r"#((?!\d+(?![\w-]))[\w-]+)"
 _VALUE = re.compile(_TAG)
 _TRAILING_VALUES = re.compile(rf"(?:\s*{_TAG})+\s*$")
 _SETTING = re.compile(r"(mute|unmute)\s+(\S+)", re.IGNORECASE)
+_REDEEM = re.compile(r"(\S+)(?:\s+(\d{1,3}))?")
+_CANCEL = re.compile(r"#?(\d{1,12})")
 
 
 class ChatRequest:
@@ -63,6 +65,32 @@ class Lang(ChatRequest):
 
 @dataclass(frozen=True)
 class Help(ChatRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class Shop(ChatRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class RedeemItem(ChatRequest):
+    item: str
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class Redemptions(ChatRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class Cancel(ChatRequest):
+    redemption_id: int
+
+
+@dataclass(frozen=True)
+class Approvals(ChatRequest):
     pass
 
 
@@ -123,6 +151,9 @@ _SIMPLE: dict[str, ChatRequest] = {
     "values": Values(),
     "help": Help(),
     "settings": Settings(),
+    "shop": Shop(),
+    "redemptions": Redemptions(),
+    "approvals": Approvals(),
     "quit": Quit(),
     "exit": Quit(),
 }
@@ -130,7 +161,21 @@ _SIMPLE: dict[str, ChatRequest] = {
 
 # The verbs of the shared grammar; in chat, a line that starts with none of them gives kudos.
 VERBS = frozenset(
-    {"kudos", "balance", "history", "leaderboard", "values", "lang", "help", "settings"}
+    {
+        "kudos",
+        "balance",
+        "history",
+        "leaderboard",
+        "values",
+        "lang",
+        "help",
+        "settings",
+        "shop",
+        "redeem",
+        "redemptions",
+        "cancel",
+        "approvals",
+    }
 )
 
 
@@ -157,6 +202,10 @@ def parse(line: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> ChatRequest:
         return Lang(rest)
     if verb == "settings" and (found := _SETTING.fullmatch(rest)):
         return Settings(mute=found.group(1).casefold() == "mute", kind=found.group(2).casefold())
+    if verb == "redeem" and (found := _REDEEM.fullmatch(rest)):
+        return RedeemItem(found.group(1), int(found.group(2) or 1))
+    if verb == "cancel" and (found := _CANCEL.fullmatch(rest)):
+        return Cancel(int(found.group(1)))
     if verb == "as" and rest and " " not in rest:
         return ActAs(rest)
     raise UnknownCommand(stripped)

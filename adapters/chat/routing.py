@@ -1,30 +1,35 @@
 """Which platform tells a person something, when they use more than one.
 
 A person who uses both Slack and Teams gets each message once: on the platform where
-the thing happened if they use it, otherwise on the first of PLATFORMS they use.
+the thing happened if they use it there, otherwise on the first platform (in PLATFORMS
+order) they use. Someone who uses none yet is tried on the first platform this
+deployment runs: Slack finds people by e-mail; Teams keeps the message until they
+first write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from core.ports import UnitOfWork
 
 PLATFORMS = ("slack", "teams")
 
 
-def home_platform(used: Collection[str], source: str) -> str | None:
-    """None when the person uses no chat platform laurel knows of yet."""
-    if source in used:
-        return source
-    return next((p for p in PLATFORMS if p in used), None)
+@dataclass(frozen=True)
+class Routing:
+    enabled: tuple[str, ...] = PLATFORMS  # the platforms this deployment runs, in order
 
+    def home(self, used: Collection[str], source: str) -> str | None:
+        reachable = [p for p in self.enabled if p in used]
+        if source in reachable:
+            return source
+        return reachable[0] if reachable else next(iter(self.enabled), None)
 
-def delivers(platform: str, used: Collection[str], source: str) -> bool:
-    """Whether `platform` should tell this person. A platform may also try people who use
-    no platform yet (Slack finds them by e-mail)."""
-    home = home_platform(used, source)
-    return home == platform or (home is None and platform == PLATFORMS[0])
+    def delivers(self, platform: str, used: Collection[str], source: str = "") -> bool:
+        """Whether `platform` should tell this person."""
+        return self.home(used, source) == platform
 
 
 async def platforms_used(uow: UnitOfWork, person_id: int) -> set[str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from core.bus import MessageBus
-from core.commands import ConfigureOrganisation, GiveKudos, RegisterPerson
+from core.commands import ConfigureOrganisation, GiveKudos, PutCatalogItem, RegisterPerson
 from core.people import NewPerson, Role
 from core.policy import CompanyValue
 from core.ports import UnitOfWorkFactory
+from core.rewards import CatalogItem, ItemKind
 
 VALUES = (
     ("ownership", "Ownership"),
@@ -107,6 +108,28 @@ def email(handle: str) -> str:
     return f"{handle}@example.com"
 
 
+CATALOG = (
+    CatalogItem(slug="coffee", name="Coffee voucher", kind=ItemKind.GIFT_CARD, price=10),
+    CatalogItem(slug="mug", name="laurel mug", kind=ItemKind.MERCHANDISE, price=25, stock=20),
+    CatalogItem(
+        slug="trees",
+        name="Plant ten trees",
+        kind=ItemKind.CHARITY,
+        price=15,
+        approval_needed=False,
+    ),
+    CatalogItem(slug="day-off", name="An extra day off", kind=ItemKind.EXPERIENCE, price=300),
+    CatalogItem(
+        slug="ceo-lunch",
+        name="Lunch with the CEO",
+        kind=ItemKind.EXPERIENCE,
+        price=150,
+        min_tier="Silver",
+        stock=2,
+    ),
+)
+
+
 async def seed_demo(bus: MessageBus, uow: UnitOfWorkFactory) -> bool:
     """Seed once: an empty database gets the demo organisation; any other is left alone."""
     async with uow(readonly=True) as unit:
@@ -117,6 +140,8 @@ async def seed_demo(bus: MessageBus, uow: UnitOfWorkFactory) -> bool:
             values=tuple(CompanyValue(slug=slug, name=name) for slug, name in VALUES),
         )
     )
+    for item in CATALOG:
+        await bus.handle(PutCatalogItem(item=item))
     ids: dict[str, int] = {}
     for handle, name, department, manager, tz, language, roles in PEOPLE:
         person = await bus.handle(

@@ -47,7 +47,7 @@ class SqlDecisions:
         )
 
     async def claim(
-        self, key: str, outcome: Outcome, person_id: int, at: datetime, note: str
+        self, key: str, outcome: Outcome, person_id: int | None, at: datetime, note: str
     ) -> bool:
         stmt = (
             sa.update(decisions)

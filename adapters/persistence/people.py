@@ -192,6 +192,15 @@ class SqlPeople:
             roles[person_id].add(Role(role))
         return [_person(row, roles[row["id"]]) for row in rows]
 
+    async def with_role(self, role: Role) -> list[int]:
+        stmt = (
+            sa.select(people.c.id)
+            .join(person_roles, person_roles.c.person_id == people.c.id)
+            .where(person_roles.c.role == role.value, people.c.active.is_(True))
+            .order_by(people.c.id)
+        )
+        return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
+
     async def active_ids(self) -> list[int]:
         stmt = sa.select(people.c.id).where(people.c.active.is_(True)).order_by(people.c.id)
         return [int(i) for i in (await self._conn.execute(stmt)).scalars()]

@@ -273,6 +273,44 @@ job_runs = sa.Table(
 )
 
 
+# The rewards catalog, and the redemptions that hold points until a decision.
+catalog_items = sa.Table(
+    "catalog_items",
+    metadata,
+    sa.Column("slug", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("approval_needed", sa.Boolean, nullable=False),
+    sa.Column("stock", sa.Integer),  # NULL: unlimited
+    sa.Column("min_tier", sa.String(64)),
+    sa.Column("per_person_limit", sa.Integer),
+    sa.Column("available_from", sa.Date),
+    sa.Column("available_until", sa.Date),
+    sa.Column("owner_email", sa.String(320)),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+)
+
+redemptions = sa.Table(
+    "redemptions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("item_slug", sa.String(64), sa.ForeignKey("catalog_items.slug"), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("hold_id", Id, sa.ForeignKey("holds.id"), nullable=False),
+    sa.Column("approver_id", Id, sa.ForeignKey("people.id"), index=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("decided_at", UtcDateTime),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Index("ix_redemptions_person", "person_id", "item_slug", "created_at"),
+)
+
+
 # Teams users laurel has seen (sending, mentioned, or installing the app), with what a
 # proactive message needs: their member id, the tenant's service URL, and the personal
 # chat with the bot once it exists.

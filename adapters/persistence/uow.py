@@ -17,6 +17,7 @@ from .giving import SqlDailyGiving
 from .ledger import SqlLedger
 from .people import SqlPeople
 from .recognitions import SqlRecognitions
+from .rewards import SqlCatalog, SqlRedemptions
 from .runs import SqlJobRuns
 from .stats import SqlStats
 
@@ -61,6 +62,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.config = SqlConfig(conn, self._cache)
         self.decisions = SqlDecisions(conn)
         self.runs = SqlJobRuns(conn)
+        self.catalog = SqlCatalog(conn)
+        self.redemptions = SqlRedemptions(conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"

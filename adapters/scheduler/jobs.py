@@ -15,6 +15,7 @@ from datetime import timedelta
 from core.bus import MessageBus
 from core.commands import (
     CelebrateMilestones,
+    ChaseApprovals,
     Command,
     PostDigest,
     RefreshAllowances,
@@ -44,6 +45,7 @@ def standard_jobs(
         Job("reminders", timedelta(minutes=30), _sends(bus, RemindUnusedAllowance())),
         Job("celebrations", timedelta(minutes=30), _sends(bus, CelebrateMilestones())),
         Job("digest", timedelta(minutes=30), _sends(bus, PostDigest())),
+        Job("approvals", timedelta(minutes=30), _sends(bus, ChaseApprovals())),
     ]
     if directory_sync is not None:
         jobs.append(Job("directory", timedelta(hours=6), directory_sync))

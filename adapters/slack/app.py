@@ -24,9 +24,19 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.chat.commands import ChatCommands
+from adapters.chat.routing import Routing
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
-from core.events import AllowanceReminder, Celebrated, DigestReady, KudosGiven, TierReached
+from core.events import (
+    AllowanceReminder,
+    Celebrated,
+    DigestReady,
+    KudosGiven,
+    RedemptionApproved,
+    RedemptionDeclined,
+    RedemptionRequested,
+    TierReached,
+)
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -82,6 +92,7 @@ class SlackAdapter:
         default_language: str,
         token: str | None = None,
         oauth: OAuth | None = None,
+        routing: Routing | None = None,
     ) -> None:
         clients = SlackClients(
             base_url=api_url, token=token, installations=oauth.installations if oauth else None
@@ -114,8 +125,17 @@ class SlackAdapter:
             oauth_settings=settings,
             raise_error_for_unhandled_request=False,
         )
-        self.notifier = SlackNotifier(self.ctx)
-        for kind in (KudosGiven, TierReached, AllowanceReminder, Celebrated, DigestReady):
+        self.notifier = SlackNotifier(self.ctx, routing or Routing())
+        for kind in (
+            KudosGiven,
+            TierReached,
+            AllowanceReminder,
+            Celebrated,
+            DigestReady,
+            RedemptionRequested,
+            RedemptionApproved,
+            RedemptionDeclined,
+        ):
             bus.subscribe(kind, self.notifier)
         self._register()
 

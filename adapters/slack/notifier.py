@@ -14,26 +14,45 @@ from slack_sdk.errors import SlackApiError
 from adapters.chat.background import Background
 from adapters.chat.cards import (
     Card,
+    approval_request_card,
     celebration_card,
     digest_card,
     lines_card,
     received_text,
+    redemption_outcome_card,
     reminder_card,
 )
-from adapters.chat.routing import delivers, platforms_used
-from core.events import AllowanceReminder, Celebrated, DigestReady, Event, KudosGiven, TierReached
+from adapters.chat.routing import Routing, platforms_used
+from adapters.i18n import Renderer
+from core.events import (
+    AllowanceReminder,
+    Celebrated,
+    DigestReady,
+    Event,
+    KudosGiven,
+    RedemptionApproved,
+    RedemptionDeclined,
+    RedemptionRequested,
+    TierReached,
+)
 from core.messages import MsgId, Text, text
 from core.people import Identity, Person
 from core.recognition import Recognition
+from core.rewards import Redemption, RedemptionStatus
 
 from . import blocks
+from .blocks import Block
 from .context import SlackContext, log
+from .decisions import decision_actions
 from .directory import PLATFORM
+
+Actions = Callable[[Renderer], Block]  # buttons under a DM
 
 
 class SlackNotifier:
-    def __init__(self, ctx: SlackContext) -> None:
+    def __init__(self, ctx: SlackContext, routing: Routing) -> None:
         self._ctx = ctx
+        self._routing = routing
         self._background = Background()
         self._dm_channels: dict[tuple[str, str], str] = {}
 
@@ -52,6 +71,10 @@ class SlackNotifier:
             self._background.spawn(self._celebrate(event))
         elif isinstance(event, DigestReady):
             self._background.spawn(self._digest(event))
+        elif isinstance(event, RedemptionRequested):
+            self._background.spawn(self._ask(event.redemption))
+        elif isinstance(event, RedemptionApproved | RedemptionDeclined):
+            self._background.spawn(self._outcome(event.redemption))
 
     async def drain(self) -> None:
         """Wait for deliveries in flight (at shutdown, and in tests)."""
@@ -67,7 +90,7 @@ class SlackNotifier:
         slack_ids = {i: await self._slack_id(people[i], known[i]) for i in ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
-            if not delivers(PLATFORM, used[person_id], r.source):
+            if not self._routing.delivers(PLATFORM, used[person_id], r.source):
                 continue  # they hear it where they use laurel (Teams)
             receiver = people[person_id]
             card = lines_card(received_text(giver, r))
@@ -85,15 +108,40 @@ class SlackNotifier:
             log.error("Slack lookup of person %s failed: %s", person.id, _reason(error))
             return None
 
-    async def _tell(self, person_id: int, card: Callable[[Person], Card]) -> None:
+    async def _tell(
+        self, person_id: int, card: Callable[[Person], Card], actions: Actions | None = None
+    ) -> None:
         """A DM to one person, if Slack is where they hear from laurel."""
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
             known = await uow.people.identities(person_id, PLATFORM)
             used = await platforms_used(uow, person_id)
-        if person is not None and delivers(PLATFORM, used, source=""):
+        if person is not None and self._routing.delivers(PLATFORM, used):
             found = await self._slack_id(person, known)
-            await self._dm(person, found, card(person))
+            await self._dm(person, found, card(person), actions)
+
+    async def _ask(self, r: Redemption) -> None:
+        """The approver's DM: the request, with Approve / Decline."""
+        async with self._ctx.uow(readonly=True) as uow:
+            requester = await uow.people.get(r.person_id)
+            item = await uow.catalog.get(r.item_slug)
+            decision = await uow.decisions.get(r.decision_key)
+        if r.approver_id is None or requester is None or item is None or decision is None:
+            return
+        card = approval_request_card(requester.display_name, item.name, r)
+        await self._tell(
+            r.approver_id, lambda _: card, lambda render: decision_actions(decision, render)
+        )
+
+    async def _outcome(self, r: Redemption) -> None:
+        """The requester hears the decision (not their own cancellation, nor an item that
+        needed none: their answer said it all)."""
+        if r.approver_id is None or r.status is RedemptionStatus.CANCELLED:
+            return
+        async with self._ctx.uow(readonly=True) as uow:
+            item = await uow.catalog.get(r.item_slug)
+        card = redemption_outcome_card(r, item.name if item else r.item_slug)
+        await self._tell(r.person_id, lambda _: card)
 
     async def _celebrate(self, event: Celebrated) -> None:
         """In the recognition channel for everyone to join in; without one, to the person."""
@@ -126,7 +174,13 @@ class SlackNotifier:
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("post to %s failed: %s", channel, _reason(error))
 
-    async def _dm(self, person: Person, found: tuple[str, str] | None, card: Card) -> None:
+    async def _dm(
+        self,
+        person: Person,
+        found: tuple[str, str] | None,
+        card: Card,
+        actions: Actions | None = None,
+    ) -> None:
         if found is None:
             log.info("no Slack account for person %s; DM not sent", person.id)
             return
@@ -137,10 +191,9 @@ class SlackNotifier:
             if channel is None:  # opened once per person and process, then reused
                 opened = await client.conversations_open(users=found[1])
                 channel = self._dm_channels[found] = opened["channel"]["id"]
+            body = blocks.card_blocks(card, render) + ([actions(render)] if actions else [])
             await client.chat_postMessage(
-                channel=channel,
-                text=blocks.card_text(card, render),
-                blocks=blocks.card_blocks(card, render),
+                channel=channel, text=blocks.card_text(card, render), blocks=body
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("DM to person %s failed: %s", person.id, _reason(error))

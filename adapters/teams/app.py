@@ -24,10 +24,19 @@ from requests import RequestException
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.chat.cards import lines_card
+from adapters.chat.routing import Routing
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
 from core.bus import MessageBus
-from core.events import AllowanceReminder, Celebrated, KudosGiven, TierReached
+from core.events import (
+    AllowanceReminder,
+    Celebrated,
+    KudosGiven,
+    RedemptionApproved,
+    RedemptionDeclined,
+    RedemptionRequested,
+    TierReached,
+)
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -61,6 +70,7 @@ class TeamsAdapter:
         engine: AsyncEngine,
         credentials: Credentials,
         default_language: str,
+        routing: Routing | None = None,
     ) -> None:
         self.credentials = credentials
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_config(credentials)))
@@ -72,6 +82,7 @@ class TeamsAdapter:
             members=members,
             outbox=Outbox(engine, PLATFORM),
             default_language=default_language,
+            routing=routing or Routing(),
         )
         self.bot = LaurelTeamsBot(
             bus=bus,
@@ -81,7 +92,15 @@ class TeamsAdapter:
             inbox=Inbox(engine),
             default_language=default_language,
         )
-        for kind in (KudosGiven, TierReached, AllowanceReminder, Celebrated):
+        for kind in (
+            KudosGiven,
+            TierReached,
+            AllowanceReminder,
+            Celebrated,
+            RedemptionRequested,
+            RedemptionApproved,
+            RedemptionDeclined,
+        ):
             bus.subscribe(kind, self.notifier)
 
     async def handle(self, request: web.Request) -> web.Response:

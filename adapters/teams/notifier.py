@@ -15,15 +15,33 @@ from dataclasses import replace
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.chat.background import Background
-from adapters.chat.cards import Card, celebration_card, lines_card, received_text, reminder_card
-from adapters.chat.routing import delivers, platforms_used
+from adapters.chat.cards import (
+    Card,
+    approval_request_card,
+    celebration_card,
+    lines_card,
+    received_text,
+    redemption_outcome_card,
+    reminder_card,
+)
+from adapters.chat.routing import Routing, platforms_used
 from adapters.i18n import Renderer
 from adapters.persistence.outbox import Outbox
-from core.events import AllowanceReminder, Celebrated, Event, KudosGiven, TierReached
+from core.events import (
+    AllowanceReminder,
+    Celebrated,
+    Event,
+    KudosGiven,
+    RedemptionApproved,
+    RedemptionDeclined,
+    RedemptionRequested,
+    TierReached,
+)
 from core.messages import MsgId, Text, text
 from core.people import Person
 from core.ports import UnitOfWorkFactory
 from core.recognition import Recognition
+from core.rewards import Redemption, RedemptionStatus
 
 from . import cards
 from .delivery import Json, Sender
@@ -42,7 +60,9 @@ class TeamsNotifier:
         members: MemberStore,
         outbox: Outbox,
         default_language: str,
+        routing: Routing,
     ) -> None:
+        self._routing = routing
         self._sender = sender
         self._uow = uow
         self._members = members
@@ -59,6 +79,10 @@ class TeamsNotifier:
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
             self._background.spawn(self._card(event.person_id, lambda _: card))
+        elif isinstance(event, RedemptionRequested):
+            self._background.spawn(self._ask(event.redemption))
+        elif isinstance(event, RedemptionApproved | RedemptionDeclined):
+            self._background.spawn(self._outcome(event.redemption))
         elif isinstance(event, Celebrated):
             self._background.spawn(
                 self._card(
@@ -81,7 +105,7 @@ class TeamsNotifier:
             used = {i: await platforms_used(uow, i) for i in r.receiver_ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
-            if not delivers(PLATFORM, used[person_id], r.source):
+            if not self._routing.delivers(PLATFORM, used[person_id], r.source):
                 continue  # they hear it where they use laurel (Slack)
             receiver = people[person_id]
             render = self.renderer(receiver)
@@ -124,9 +148,36 @@ class TeamsNotifier:
         async with self._uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
             used = await platforms_used(uow, person_id)
-        if person is None or not delivers(PLATFORM, used, source=""):
+        if person is None or not self._routing.delivers(PLATFORM, used):
             return
         await self.tell(person, cards.card_message(card(person), self.renderer(person)))
+
+    async def _ask(self, r: Redemption) -> None:
+        """The approver's card: the request, with Approve / Decline (Action.Execute)."""
+        async with self._uow(readonly=True) as uow:
+            requester = await uow.people.get(r.person_id)
+            approver = await uow.people.get(r.approver_id or 0)
+            item = await uow.catalog.get(r.item_slug)
+            decision = await uow.decisions.get(r.decision_key)
+            used = await platforms_used(uow, approver.id) if approver else set()
+        if None in (requester, approver, item, decision) or not self._routing.delivers(
+            PLATFORM, used
+        ):
+            return
+        assert requester and approver and item and decision
+        render = self.renderer(approver)
+        card = approval_request_card(requester.display_name, item.name, r)
+        lines = [render(line) for section in card.sections for line in section.lines]
+        body = cards.message(cards.decision_card(lines, decision, render), lines[0])
+        await self.tell(approver, body)
+
+    async def _outcome(self, r: Redemption) -> None:
+        if r.approver_id is None or r.status is RedemptionStatus.CANCELLED:
+            return
+        async with self._uow(readonly=True) as uow:
+            item = await uow.catalog.get(r.item_slug)
+        card = redemption_outcome_card(r, item.name if item else r.item_slug)
+        await self._card(r.person_id, lambda _: card)
 
     async def tell(self, person: Person, body: Json) -> None:
         """Deliver to the person's personal chat, or queue it for their first contact."""

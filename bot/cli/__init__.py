@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import chat, database, directory, doctor, server, teams
+from . import catalog, chat, database, directory, doctor, server, teams
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +18,7 @@ for command in (
     server.serve,
     server.scheduler,
     directory.directory,
+    catalog.catalog,
     database.db,
     teams.teams,
     doctor.doctor,

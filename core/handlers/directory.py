@@ -28,6 +28,7 @@ from ..messages import MsgId, text
 from ..people import NewPerson, PeoplePage, Person
 from ..ports import UnitOfWork
 from .people import free_handle
+from .rewards import reroute_from
 
 
 @dataclass
@@ -204,7 +205,9 @@ async def _link_managers(
         if wanted is not None and await _manages(uow, person.id, wanted):
             continue  # a cycle (A manages B manages A) is refused: the old manager stays
         if write:
-            await uow.people.update(replace(current, manager_id=wanted))
+            moved = replace(current, manager_id=wanted)
+            await uow.people.update(moved)
+            await reroute_from(uow, moved)  # their pending requests go to the new manager
         changed.append(current)
     return changed
 
@@ -259,7 +262,9 @@ async def _deactivate(uow: UnitOfWork, person: Person, now: datetime) -> Person:
 
 
 async def _leave(uow: UnitOfWork, person: Person, now: datetime) -> None:
-    """A leaver's earned points are kept or expired, as the organisation chose."""
+    """A leaver's earned points are kept or expired, as the organisation chose; what waits
+    for their decision goes to their manager."""
+    await reroute_from(uow, person)
     config = await uow.config.load()
     if config.policy.leaver_points == LeaverPoints.EXPIRE:
         earned = AccountRef(AccountKind.EARNED, person.id)

@@ -1,0 +1,368 @@
+"""Redeeming points: the request (hold, stock, approver), the decision, and cancelling.
+
+The approver is the requester's manager from the directory, else a person with the
+approver role, else an HR admin. Their decision is a `Decision` of kind "redemption":
+the first click (on any platform) posts or voids the hold in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from .. import ledger
+from ..clock import Clock
+from ..commands import (
+    CancelRedemption,
+    ChaseApprovals,
+    GetRedemptions,
+    GetShop,
+    PutCatalogItem,
+    Redeem,
+)
+from ..decisions import Decision, Outcome
+from ..errors import (
+    BadQuantity,
+    InactivePerson,
+    InsufficientFunds,
+    ItemLimitReached,
+    ItemUnavailable,
+    NoApprover,
+    NotEnoughPoints,
+    NotTheApprover,
+    OutOfStock,
+    RedemptionClosed,
+    SelfApproval,
+    TierTooLow,
+    UnknownItem,
+    UnknownPerson,
+    UnknownRedemption,
+)
+from ..events import RedemptionApproved, RedemptionDeclined, RedemptionRequested
+from ..holds import place_hold, resolve_hold
+from ..people import Person, Role
+from ..periods import PeriodKind, local_day, period_containing
+from ..policy import tier_for
+from ..ports import UnitOfWork
+from ..rewards import (
+    CatalogItem,
+    Redemption,
+    RedemptionResult,
+    RedemptionStatus,
+    RedemptionsView,
+    ShopLine,
+    ShopView,
+)
+
+KIND = "redemption"  # the decision kind this module owns
+MAX_QUANTITY = 100
+
+
+async def put_catalog_item(cmd: PutCatalogItem, uow: UnitOfWork, *, clock: Clock) -> None:
+    await uow.catalog.put(cmd.item)
+
+
+async def redeem(cmd: Redeem, uow: UnitOfWork, *, clock: Clock) -> RedemptionResult:
+    key = cmd.idempotency_key or uuid4().hex
+    earlier = await uow.redemptions.by_key(key)
+    if earlier is not None:
+        return await _result(uow, earlier)
+    redemption = await _request(uow, cmd, key, clock.now())
+    return await _result(uow, redemption)
+
+
+async def _result(uow: UnitOfWork, redemption: Redemption) -> RedemptionResult:
+    item = await uow.catalog.get(redemption.item_slug)
+    assert item is not None, redemption.item_slug
+    approver = None
+    if redemption.approver_id is not None:
+        found = await uow.people.get(redemption.approver_id)
+        approver = found.display_name if found else None
+    return RedemptionResult(redemption=redemption, item=item, approver=approver)
+
+
+async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Redemption:
+    person = await _requester(uow, cmd.person_id)
+    item = await _available(uow, cmd.item, person, now)
+    if not 1 <= cmd.quantity <= MAX_QUANTITY:
+        raise BadQuantity()
+    await _within_limit(uow, person, item, cmd.quantity, now)
+    if not await uow.catalog.take_stock(item.slug, cmd.quantity):
+        raise OutOfStock(item.name)
+    amount = item.price * cmd.quantity
+    try:
+        hold = await place_hold(
+            uow, key=f"redemption:{key}", person_id=person.id, amount=amount, at=now
+        )
+    except InsufficientFunds:
+        available = await uow.ledger.balance(ledger.earned(person.id))
+        raise NotEnoughPoints(amount, available) from None
+    approver = await approver_for(uow, person) if item.approval_needed else None
+    redemption = await uow.redemptions.add(
+        Redemption(
+            id=0,
+            key=key,
+            person_id=person.id,
+            item_slug=item.slug,
+            quantity=cmd.quantity,
+            points=amount,
+            status=RedemptionStatus.PENDING,
+            hold_id=hold.id,
+            approver_id=approver.id if approver else None,
+            created_at=now,
+        )
+    )
+    if not item.approval_needed:
+        return await _approve(uow, redemption, now)
+    await uow.decisions.add(
+        Decision(
+            key=redemption.decision_key,
+            kind=KIND,
+            subject=str(redemption.id),
+            options=(Outcome.APPROVE, Outcome.DECLINE),
+        )
+    )
+    uow.emit(RedemptionRequested(redemption=redemption))
+    return redemption
+
+
+async def _requester(uow: UnitOfWork, person_id: int) -> Person:
+    person = await uow.people.get(person_id)
+    if person is None:
+        raise UnknownPerson(str(person_id))
+    if not person.active:
+        raise InactivePerson(person.display_name)
+    return person
+
+
+async def _available(uow: UnitOfWork, slug: str, person: Person, now: datetime) -> CatalogItem:
+    """The item, if this person may have it now (active, in its window, tier reached)."""
+    item = await uow.catalog.get(slug.strip().casefold().lstrip("#"))
+    if item is None:
+        raise UnknownItem(slug)
+    today = local_day(now, person.tz)
+    if not item.active or (item.available_from and today < item.available_from):
+        raise ItemUnavailable(item.name)
+    if item.available_until and today > item.available_until:
+        raise ItemUnavailable(item.name)
+    if item.min_tier:
+        config = await uow.config.load()
+        needed = next((t for t in config.tiers if t.name == item.min_tier), None)
+        reached = tier_for(await uow.stats.lifetime_received(person.id), config.tiers)
+        if needed and (reached is None or reached.threshold < needed.threshold):
+            raise TierTooLow(item.name, needed.name)
+    return item
+
+
+async def _within_limit(
+    uow: UnitOfWork, person: Person, item: CatalogItem, quantity: int, now: datetime
+) -> None:
+    if item.per_person_limit is None:
+        return
+    month = period_containing(local_day(now, person.tz), PeriodKind.MONTH)
+    since = datetime.combine(month.start, time.min, tzinfo=ZoneInfo(person.tz))
+    taken = await uow.redemptions.units_since(person.id, item.slug, since)
+    if taken + quantity > item.per_person_limit:
+        raise ItemLimitReached(item.name, item.per_person_limit)
+
+
+async def approver_for(uow: UnitOfWork, person: Person) -> Person:
+    """The manager, else an approver, else an HR admin; never the requester."""
+    if person.manager_id is not None:
+        manager = await uow.people.get(person.manager_id)
+        if manager is not None and manager.active:
+            return manager
+    for role in (Role.APPROVER, Role.HR_ADMIN):
+        for candidate in await uow.people.with_role(role):
+            if candidate != person.id:
+                found = await uow.people.get(candidate)
+                if found is not None:
+                    return found
+    raise NoApprover()
+
+
+async def decide_redemption(uow: UnitOfWork, decision: Decision) -> None:
+    """The Decision effect: approve posts the hold, decline refunds it."""
+    redemption = await uow.redemptions.get(int(decision.subject))
+    assert redemption is not None, decision.subject
+    assert decision.decided_by is not None and decision.decided_at is not None
+    if decision.decided_by == redemption.person_id:
+        raise SelfApproval()
+    if not await _may_decide(uow, decision.decided_by, redemption):
+        raise NotTheApprover()
+    if decision.outcome is Outcome.APPROVE:
+        await _approve(uow, redemption, decision.decided_at)
+    else:
+        await _refund(
+            uow, redemption, RedemptionStatus.DECLINED, decision.decided_at, decision.note
+        )
+
+
+async def _may_decide(uow: UnitOfWork, person_id: int, redemption: Redemption) -> bool:
+    """The routed approver, anyone above the requester in the reporting chain, or HR."""
+    if person_id == redemption.approver_id:
+        return True
+    decider = await uow.people.get(person_id)
+    if decider is None:
+        return False
+    if Role.HR_ADMIN in decider.roles:
+        return True
+    current = await uow.people.get(redemption.person_id)
+    seen: set[int] = set()
+    while current is not None and current.manager_id is not None and current.id not in seen:
+        if current.manager_id == person_id:
+            return True
+        seen.add(current.id)
+        current = await uow.people.get(current.manager_id)
+    return False
+
+
+async def _approve(uow: UnitOfWork, redemption: Redemption, at: datetime) -> Redemption:
+    await resolve_hold(uow, redemption.hold_id, post=True, at=at)
+    if not await uow.redemptions.close(redemption.id, RedemptionStatus.APPROVED, at=at, note=""):
+        raise RedemptionClosed()
+    approved = replace(redemption, status=RedemptionStatus.APPROVED, decided_at=at)
+    uow.emit(RedemptionApproved(redemption=approved))
+    return approved
+
+
+async def _refund(
+    uow: UnitOfWork, redemption: Redemption, status: RedemptionStatus, at: datetime, note: str
+) -> Redemption:
+    if not await uow.redemptions.close(redemption.id, status, at=at, note=note):
+        raise RedemptionClosed()
+    await resolve_hold(uow, redemption.hold_id, post=False, at=at)
+    await uow.catalog.return_stock(redemption.item_slug, redemption.quantity)
+    refunded = replace(redemption, status=status, decided_at=at, note=note)
+    uow.emit(RedemptionDeclined(redemption=refunded))
+    return refunded
+
+
+async def cancel_redemption(cmd: CancelRedemption, uow: UnitOfWork, *, clock: Clock) -> Redemption:
+    """The requester withdraws a pending request: the decision is taken (by them, as
+    cancelled) so that a later Approve click learns it is over, and the points come back."""
+    redemption = await uow.redemptions.get(cmd.redemption_id)
+    if redemption is None or redemption.person_id != cmd.person_id:
+        raise UnknownRedemption()
+    now = clock.now()
+    if not await uow.decisions.claim(
+        redemption.decision_key, Outcome.CANCEL, cmd.person_id, now, ""
+    ):
+        raise RedemptionClosed()
+    return await _refund(uow, redemption, RedemptionStatus.CANCELLED, now, "")
+
+
+async def get_shop(cmd: GetShop, uow: UnitOfWork, *, clock: Clock) -> ShopView:
+    """Every active item, with why it is locked for this person (tier, stock, window)."""
+    person = await _requester(uow, cmd.person_id)
+    now = clock.now()
+    earned = await uow.ledger.balance(ledger.earned(person.id))
+    lines = []
+    for item in await uow.catalog.items():
+        if item.active:
+            lines.append(ShopLine(item=item, locked=await _lock(uow, item, person, earned, now)))
+    return ShopView(earned=earned, lines=lines)
+
+
+async def _lock(
+    uow: UnitOfWork, item: CatalogItem, person: Person, earned: int, now: datetime
+) -> str | None:
+    """Why the person cannot have the item now, if they cannot."""
+    if item.stock == 0:
+        return "stock"
+    try:
+        await _available(uow, item.slug, person, now)
+    except TierTooLow:
+        return "tier"
+    except ItemUnavailable:
+        return "window"
+    return "points" if item.price > earned else None
+
+
+async def get_redemptions(cmd: GetRedemptions, uow: UnitOfWork, *, clock: Clock) -> RedemptionsView:
+    if cmd.approver:
+        found = await uow.redemptions.pending_for(cmd.person_id)
+    else:
+        found = await uow.redemptions.of_person(cmd.person_id, limit=cmd.limit)
+    items = {i.slug: i for i in await uow.catalog.items()}
+    people = await uow.people.get_many(sorted({r.person_id for r in found}))
+    return RedemptionsView(
+        redemptions=found,
+        items=items,
+        people={i: p.display_name for i, p in people.items()},
+    )
+
+
+async def chase_approvals(cmd: ChaseApprovals, uow: UnitOfWork, *, clock: Clock) -> int:
+    """Each undecided request, by age: after `approval_remind_days` its approver is reminded
+    (in their daytime, unless they muted approvals), after `approval_escalate_days` it goes
+    to the approver's manager, after `approval_expire_days` it is refunded. Each step
+    happens once (claimed in `uow.runs`)."""
+    policy, now = (await uow.config.load()).policy, clock.now()
+    acted = 0
+    for r in await uow.redemptions.pending():
+        days = (now - r.created_at).days
+        if days >= policy.approval_expire_days:
+            acted += await _expire(uow, r, now)
+        elif days >= policy.approval_escalate_days:
+            acted += await _escalate(uow, r, now)
+        elif days >= policy.approval_remind_days:
+            acted += await _remind(uow, r, now)
+    return acted
+
+
+async def _expire(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
+    if not await uow.decisions.claim(r.decision_key, Outcome.CANCEL, None, now, "expired"):
+        return 0
+    await _refund(uow, r, RedemptionStatus.EXPIRED, now, "")
+    return 1
+
+
+async def _escalate(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
+    approver = await uow.people.get(r.approver_id or 0)
+    above = await uow.people.get(approver.manager_id) if approver and approver.manager_id else None
+    if above is None or not above.active or above.id == r.person_id:
+        return await _remind(uow, r, now)  # nobody above: keep reminding the approver
+    if not await uow.runs.claim("approval:escalate", str(r.id), at=now):
+        return 0
+    await uow.redemptions.reroute(r.id, above.id)
+    uow.emit(RedemptionRequested(redemption=replace(r, approver_id=above.id), reminder=True))
+    return 1
+
+
+async def _remind(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
+    approver = await uow.people.get(r.approver_id or 0)
+    if approver is None or "approvals" in approver.muted:
+        return 0
+    hour = now.astimezone(ZoneInfo(approver.tz)).hour
+    if not 9 <= hour < 18:  # in the approver's working day
+        return 0
+    if not await uow.runs.claim("approval:remind", f"{r.id}:{r.approver_id}", at=now):
+        return 0
+    uow.emit(RedemptionRequested(redemption=r, reminder=True))
+    return 1
+
+
+async def reroute_from(uow: UnitOfWork, person: Person) -> None:
+    """`person` left or changed manager: their own pending requests go to whoever approves
+    for them now, and requests waiting for them (as a leaver) go to their manager."""
+    for r in await uow.redemptions.of_person(person.id, limit=100):
+        if r.status is RedemptionStatus.PENDING:
+            await _send_to(uow, r, await approver_for(uow, person))
+    if person.active:
+        return
+    above = await uow.people.get(person.manager_id) if person.manager_id else None
+    for r in await uow.redemptions.pending_for(person.id):
+        requester = await uow.people.get(r.person_id)
+        if above is not None and above.active and above.id != r.person_id:
+            await _send_to(uow, r, above)
+        elif requester is not None:
+            await _send_to(uow, r, await approver_for(uow, requester))
+
+
+async def _send_to(uow: UnitOfWork, r: Redemption, approver: Person) -> None:
+    if approver.id != r.approver_id and approver.id != r.person_id:
+        await uow.redemptions.reroute(r.id, approver.id)
+        uow.emit(RedemptionRequested(redemption=replace(r, approver_id=approver.id)))

@@ -1,0 +1,65 @@
+"""`laurel catalog import`: the shop from a CSV file; bad rows reported, changing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.persistence.engine import create_engine
+from adapters.persistence.uow import SqlUnitOfWorkFactory
+from bot.cli import main
+from core.rewards import ItemKind
+
+CATALOG = """slug,name,kind,price,approval_needed,stock,min_tier,per_person_limit,available_until
+mug,laurel mug,merchandise,25,,20,,2,
+,Plant ten trees,charity,15,no,,,,
+lunch,Lunch with the CEO,experience,150,yes,2,Silver,,2027-06-30
+bad,Broken,spaceship,10,,,,,
+worse,Worse,custom,ten,,,,,
+"""
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path}/catalog.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    return url
+
+
+def items(url: str) -> dict[str, object]:
+    async def read() -> dict[str, object]:
+        engine = create_engine(url)
+        try:
+            async with SqlUnitOfWorkFactory(engine)(readonly=True) as uow:
+                return {i.slug: i for i in await uow.catalog.items()}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_import_adds_items_and_reports_bad_rows(database: str, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.csv"
+    path.write_text(CATALOG, encoding="utf-8")
+    done = CliRunner().invoke(main, ["catalog", "import", str(path)])
+    assert done.exit_code == 1, done.output
+    assert "3 items imported" in done.output
+    assert "5" in done.output and "spaceship" in done.output and "ten" in done.output
+    found = items(database)
+    assert set(found) == {"mug", "plant-ten-trees", "lunch"}
+    trees, lunch = found["plant-ten-trees"], found["lunch"]
+    assert trees.kind is ItemKind.CHARITY and not trees.approval_needed  # type: ignore[attr-defined]
+    assert lunch.min_tier == "Silver" and lunch.stock == 2  # type: ignore[attr-defined]
+    # Importing again replaces by slug: nothing is doubled.
+    CliRunner().invoke(main, ["catalog", "import", str(path)])
+    assert len(items(database)) == 3
+
+
+def test_an_unreadable_file_is_one_line(database: str, tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["catalog", "import", str(tmp_path / "missing.csv")])
+    assert done.exit_code == 1
+    assert done.output.strip().startswith("Error:") and len(done.output.strip().splitlines()) == 1

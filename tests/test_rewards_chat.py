@@ -1,0 +1,176 @@
+"""A redemption end to end through the real Slack and Teams routes: the request, the
+approver's DM with buttons, the click, and the requester told; on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.commands import GiveKudos, PutCatalogItem, SyncDirectory
+from core.directory import DirectoryRecord
+from core.ledger import AccountKind, AccountRef
+from core.rewards import CatalogItem, ItemKind
+
+from . import teams_activities as act
+from .slack_harness import SlackWorld, slack_world
+from .slack_requests import block_actions, slash_command
+from .teams_harness import TeamsWorld, teams_world
+from .test_teams import card_text
+
+MUG = CatalogItem(slug="mug", name="Laurel mug", kind=ItemKind.MERCHANDISE, price=30, stock=2)
+
+
+async def organisation(bus: Any) -> None:
+    """Maria manages Ana, who has 50 points to spend."""
+    await bus.handle(
+        SyncDirectory(
+            source="csv",
+            records=(
+                DirectoryRecord(email="maria@example.com", display_name="Maria Rossi"),
+                DirectoryRecord(
+                    email="ana@example.com",
+                    display_name="Ana Lima",
+                    manager_email="maria@example.com",
+                ),
+            ),
+        )
+    )
+    await bus.handle(PutCatalogItem(item=MUG))
+
+
+async def give_ana(world_uow: Any, bus: Any, points: int) -> None:
+    async with world_uow(readonly=True) as uow:
+        maria = await uow.people.by_email("maria@example.com")
+        ana = await uow.people.by_email("ana@example.com")
+    await bus.handle(
+        GiveKudos(giver_id=maria.id, receiver_ids=(ana.id,), amount=points, reason="for the launch")
+    )
+
+
+async def earned_and_held(uow_factory: Any, email: str) -> tuple[int, int]:
+    async with uow_factory(readonly=True) as uow:
+        person = await uow.people.by_email(email)
+        return (
+            await uow.ledger.balance(AccountRef(AccountKind.EARNED, person.id)),
+            await uow.ledger.balance(AccountRef(AccountKind.HELD, person.id)),
+        )
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+async def slack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with slack_world(request.param, tmp_path) as built:
+        built.api.add_user("U1", email="ana@example.com", real_name="Ana Lima")
+        built.api.add_user("U2", email="maria@example.com", real_name="Maria Rossi")
+        await organisation(built.app.bus)
+        await give_ana(built.app.uow, built.app.bus, 50)
+        yield built
+
+
+async def test_a_slack_redemption_is_approved_by_the_manager_in_a_dm(slack: SlackWorld) -> None:
+    url = slack.api.response_url("ana")
+    await slack.post(slash_command("redeem mug", user_id="U1", response_url=url))
+    answer = (await slack.api.wait_for_response("ana"))[0]
+    assert "held until Maria Rossi decides" in answer["text"]
+    await slack.settle()
+    assert await earned_and_held(slack.app.uow, "ana@example.com") == (20, 30)
+    asks = [
+        c for c in slack.api.calls_to("chat.postMessage") if "asks for Laurel mug" in str(c.args)
+    ]
+    assert len(asks) == 1
+    buttons = next(b for b in asks[0].args["blocks"] if b["type"] == "actions")
+    approve = next(e for e in buttons["elements"] if e["action_id"] == "laurel_decide:approve")
+    message = {"type": "message", "ts": "1.2", "user": "UBOT", "blocks": asks[0].args["blocks"]}
+    # Ana cannot approve her own request, even with the button in hand.
+    await slack.post(
+        block_actions(
+            approve["action_id"],
+            approve["value"],
+            user_id="U1",
+            message=message,
+            response_url=slack.api.response_url("self"),
+        )
+    )
+    refused = (await slack.api.wait_for_response("self"))[0]
+    assert "your own request" in refused["text"]
+    await slack.post(
+        block_actions(
+            approve["action_id"],
+            approve["value"],
+            user_id="U2",
+            message=message,
+            response_url=slack.api.response_url("maria"),
+        )
+    )
+    decided = (await slack.api.wait_for_response("maria"))[0]
+    assert decided["replace_original"] and decided["text"].startswith("Approved by Maria Rossi")
+    await slack.settle()
+    assert await earned_and_held(slack.app.uow, "ana@example.com") == (20, 0)
+    told = [c for c in slack.api.calls_to("chat.postMessage") if "was approved" in str(c.args)]
+    assert len(told) == 1
+
+
+async def test_shop_redemptions_and_cancel_in_slack(slack: SlackWorld) -> None:
+    for line, name in (("shop", "shop"), ("redeem mug", "r1"), ("redemptions", "list")):
+        await slack.post(
+            slash_command(line, user_id="U1", response_url=slack.api.response_url(name))
+        )
+        await slack.api.wait_for_response(name)  # one after the other, as a person types
+    shop = (await slack.api.wait_for_response("shop"))[0]["text"]
+    assert "Laurel mug (mug)" in shop and "50 points" in shop
+    listed = (await slack.api.wait_for_response("list"))[0]["text"]
+    assert "waiting for a decision" in listed
+    request_id = listed.split("#", 1)[1].split(" ", 1)[0]
+    await slack.post(
+        slash_command(
+            f"cancel {request_id}", user_id="U1", response_url=slack.api.response_url("c")
+        )
+    )
+    assert "are back in your balance" in (await slack.api.wait_for_response("c"))[0]["text"]
+    await slack.settle()
+    assert await earned_and_held(slack.app.uow, "ana@example.com") == (50, 0)
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+async def teams(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TeamsWorld]:
+    async with teams_world(request.param, tmp_path) as built:
+        built.connector.add_member(
+            "29:ana", aad="aad-ana", name="Ana Lima", email="ana@example.com"
+        )
+        built.connector.add_member(
+            "29:maria", aad="aad-maria", name="Maria Rossi", email="maria@example.com"
+        )
+        await organisation(built.app.bus)
+        await give_ana(built.app.uow, built.app.bus, 50)
+        yield built
+
+
+async def test_a_teams_redemption_is_approved_with_action_execute(teams: TeamsWorld) -> None:
+    c = teams.connector
+    ana, maria = (
+        act.user("29:ana", "aad-ana", "Ana Lima"),
+        act.user("29:maria", "aad-maria", "Maria Rossi"),
+    )
+    await teams.post(act.message(c.url, sender=maria, text="help"))  # Maria's chat is known
+    ask = act.message(c.url, sender=ana, text="redeem mug")
+    assert (await teams.post(ask)).status == 200
+    await teams.settle()
+    maria_chat = "a:personal-aad-maria"
+    card = next(
+        c.cards(s)[0] for s in c.to(maria_chat) if "asks for Laurel mug" in card_text(c.cards(s)[0])
+    )
+    card_id = next(
+        s.id for s in c.to(maria_chat) if "asks for Laurel mug" in card_text(c.cards(s)[0])
+    )
+    data = next(a for a in card["actions"] if a["title"] == "Approve")["data"]
+    click = act.invoke_action(
+        c.url, sender=maria, data=data, reply_to=card_id, conversation_id=maria_chat
+    )
+    answer = await (await teams.post(click)).json()
+    assert "Approved by Maria Rossi" in card_text(answer["value"])
+    await teams.settle()
+    assert await earned_and_held(teams.app.uow, "ana@example.com") == (20, 0)
+    ana_chat = ask["conversation"]["id"]
+    assert any("was approved" in card_text(c.cards(s)[0]) for s in c.to(ana_chat))
