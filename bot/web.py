@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from adapters.chat.routing import PLATFORMS, Routing
+from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.scim import app as scim
 from adapters.secrets import SecretBox
@@ -60,7 +61,7 @@ class Metrics:
         return response
 
 
-def _slack(app: App, routing: Routing) -> SlackAdapter:
+def _slack(app: App, routing: Routing, vault: GiftCardVault | None) -> SlackAdapter:
     settings = app.settings
     assert settings.slack_signing_secret
     oauth = None
@@ -84,10 +85,11 @@ def _slack(app: App, routing: Routing) -> SlackAdapter:
         token=settings.slack_bot_token,
         oauth=oauth,
         routing=routing,
+        vault=vault,
     )
 
 
-def _teams(app: App, routing: Routing) -> TeamsAdapter:
+def _teams(app: App, routing: Routing, vault: GiftCardVault | None) -> TeamsAdapter:
     settings = app.settings
     if settings.teams_insecure_dev:
         log.warning(
@@ -107,7 +109,14 @@ def _teams(app: App, routing: Routing) -> TeamsAdapter:
         ),
         default_language=settings.locale,
         routing=routing,
+        vault=vault,
     )
+
+
+def vault_of(app: App) -> GiftCardVault | None:
+    """Gift-card codes can be opened only with LAUREL_SECRET_KEYS."""
+    keys = app.settings.secret_keys
+    return GiftCardVault(app.engine, SecretBox.from_setting(keys)) if keys else None
 
 
 @dataclass
@@ -122,9 +131,10 @@ class ChatAdapters:
         settings = app.settings
         on = {"slack": settings.slack_enabled, "teams": settings.teams_enabled}
         routing = Routing(tuple(p for p in PLATFORMS if on[p]))
+        vault = vault_of(app)
         return cls(
-            slack=_slack(app, routing) if on["slack"] else None,
-            teams=_teams(app, routing) if on["teams"] else None,
+            slack=_slack(app, routing, vault) if on["slack"] else None,
+            teams=_teams(app, routing, vault) if on["teams"] else None,
         )
 
     async def close(self) -> None:

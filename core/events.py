@@ -88,3 +88,11 @@ class RedemptionApproved(Event):
 @dataclass(frozen=True, kw_only=True)
 class RedemptionDeclined(Event):
     redemption: Redemption  # declined or cancelled: the points are back
+
+
+@dataclass(frozen=True, kw_only=True)
+class GiftCardsLow(Event):
+    """A gift card's pool runs low: admins should upload codes."""
+
+    item: str
+    left: int

@@ -146,6 +146,8 @@ class MsgId(StrEnum):
     REDEMPTION_APPROVED = "redemption.approved"
     REDEMPTION_DECLINED = "redemption.declined"
     REDEMPTION_NOTE = "redemption.note"
+    REDEMPTION_CODE = "redemption.code"
+    GIFT_CARDS_LOW = "gift_cards.low"
     HELP_SHOP = "help.shop"
     HELP_REDEEM = "help.redeem"
     HELP_REDEMPTIONS = "help.redemptions"

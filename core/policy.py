@@ -35,6 +35,7 @@ class GivingPolicy:
     approval_remind_days: int = 2
     approval_escalate_days: int = 5
     approval_expire_days: int = 10
+    gift_card_low_water: int = 5  # warn the admins when a pool has this many codes or fewer
 
 
 class RuleScope(StrEnum):

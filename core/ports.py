@@ -153,6 +153,19 @@ class CatalogRepository(Protocol):
     async def return_stock(self, slug: str, quantity: int) -> None: ...
 
 
+class GiftCardPool(Protocol):
+    """Codes are opaque here: the core reserves, issues and releases them by request key;
+    only the delivery adapter ever opens one."""
+
+    async def available(self, item_slug: str) -> int: ...
+    async def reserve(self, item_slug: str, request_key: str, quantity: int) -> bool:
+        """Guarded: False (and nothing reserved) when fewer than `quantity` are available."""
+        ...
+
+    async def issue(self, request_key: str) -> None: ...
+    async def release(self, request_key: str) -> None: ...
+
+
 class RedemptionRepository(Protocol):
     async def add(self, redemption: Redemption) -> Redemption:
         """Store it (its id is ignored) and return it with the stored id."""
@@ -236,6 +249,7 @@ class UnitOfWork(abc.ABC):
     runs: JobRuns
     catalog: CatalogRepository
     redemptions: RedemptionRepository
+    gift_cards: GiftCardPool
 
     def __init__(self) -> None:
         self.events: list[Event] = []

@@ -86,6 +86,7 @@ class State:
     runs: dict[tuple[str, str], datetime] = field(default_factory=dict)
     catalog: dict[str, CatalogItem] = field(default_factory=dict)
     redemptions: dict[int, Redemption] = field(default_factory=dict)
+    gift_cards: list[list[str | None]] = field(default_factory=list)  # [item, state, key]
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -458,6 +459,34 @@ class FakeRedemptions(_Repo):
         )
 
 
+class FakeGiftCards(_Repo):
+    """The pool as the core sees it: codes are only slots with a state and a request."""
+
+    def add(self, item_slug: str, count: int) -> None:
+        self.s.gift_cards += [[item_slug, "available", None] for _ in range(count)]
+
+    async def available(self, item_slug: str) -> int:
+        return sum(1 for c in self.s.gift_cards if c[:2] == [item_slug, "available"])
+
+    async def reserve(self, item_slug: str, request_key: str, quantity: int) -> bool:
+        free = [c for c in self.s.gift_cards if c[:2] == [item_slug, "available"]][:quantity]
+        if len(free) < quantity:
+            return False
+        for code in free:
+            code[1:] = ["reserved", request_key]
+        return True
+
+    async def issue(self, request_key: str) -> None:
+        for code in self.s.gift_cards:
+            if code[1:] == ["reserved", request_key]:
+                code[1] = "issued"
+
+    async def release(self, request_key: str) -> None:
+        for code in self.s.gift_cards:
+            if code[1:] == ["reserved", request_key]:
+                code[1:] = ["available", None]
+
+
 class FakeJobRuns(_Repo):
     async def claim(self, job: str, key: str, *, at: datetime) -> bool:
         if (job, key) in self.s.runs:
@@ -542,6 +571,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.runs = FakeJobRuns(self)
         self.catalog = FakeCatalog(self)
         self.redemptions = FakeRedemptions(self)
+        self.gift_cards = FakeGiftCards(self)
 
     async def begin(self) -> None:
         await self.store.lock.acquire()

@@ -56,7 +56,11 @@ class SlackWorld:
 
 @asynccontextmanager
 async def slack_world(
-    kind: str, tmp_path: Path, effects: Effects | None = None, clock: Clock | None = None
+    kind: str,
+    tmp_path: Path,
+    effects: Effects | None = None,
+    clock: Clock | None = None,
+    secret_keys: str | None = None,
 ) -> AsyncIterator[SlackWorld]:
     async with FakeSlackApi() as api, migrated_engine(kind, tmp_path) as engine:
         settings = Settings(
@@ -64,6 +68,7 @@ async def slack_world(
             SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=api.url,
+            LAUREL_SECRET_KEYS=secret_keys,
         )
         app = await bootstrap(
             settings, engine=engine, migrate_db=False, effects=effects, clock=clock

@@ -63,3 +63,23 @@ def test_an_unreadable_file_is_one_line(database: str, tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["catalog", "import", str(tmp_path / "missing.csv")])
     assert done.exit_code == 1
     assert done.output.strip().startswith("Error:") and len(done.output.strip().splitlines()) == 1
+
+
+def test_gift_card_codes_need_keys_and_a_gift_card(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("name,kind,price\nCoffee card,gift_card,10\nMug,merchandise,20\n")
+    codes = tmp_path / "codes.csv"
+    codes.write_text("code\nGC-1\nGC-2\nGC-1\n")
+    CliRunner().invoke(main, ["catalog", "import", str(catalog)])
+    no_keys = CliRunner().invoke(main, ["catalog", "codes", "coffee-card", str(codes)])
+    assert no_keys.exit_code == 1 and "LAUREL_SECRET_KEYS" in no_keys.output
+    monkeypatch.setenv("LAUREL_SECRET_KEYS", Fernet.generate_key().decode())
+    added = CliRunner().invoke(main, ["catalog", "codes", "coffee-card", str(codes)])
+    assert added.exit_code == 0, added.output
+    assert "2 codes added to coffee-card (1 already known)" in added.output
+    wrong = CliRunner().invoke(main, ["catalog", "codes", "mug", str(codes)])
+    assert wrong.exit_code == 1 and "not a gift card" in wrong.output

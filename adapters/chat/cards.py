@@ -425,3 +425,14 @@ def redemption_outcome_card(r: Redemption, item: str) -> Card:
     if r.note:
         lines.append(text(MsgId.REDEMPTION_NOTE, note=r.note))
     return lines_card(*lines)
+
+
+def codes_card(item: str, codes: list[str]) -> Card:
+    """A gift card's codes, for the redeemer's eyes only (a DM, once)."""
+    return lines_card(
+        *(text(MsgId.REDEMPTION_CODE, item=item, code=c) for c in codes), tone=Tone.OK
+    )
+
+
+def low_pool_card(item: str, left: int) -> Card:
+    return lines_card(text(MsgId.GIFT_CARDS_LOW, item=item, left=left))

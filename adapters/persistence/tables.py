@@ -311,6 +311,23 @@ redemptions = sa.Table(
 )
 
 
+# Gift-card codes, sealed with LAUREL_SECRET_KEYS: available, then reserved by a pending
+# request (its key), then issued on approval and shown once to the redeemer.
+gift_card_codes = sa.Table(
+    "gift_card_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("item_slug", sa.String(64), sa.ForeignKey("catalog_items.slug"), nullable=False),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),  # keyed hash: no dupes
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("request_key", sa.String(255), index=True),
+    sa.Column("added_at", UtcDateTime, nullable=False),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Index("ix_gift_card_codes_pool", "item_slug", "state"),
+)
+
+
 # Teams users laurel has seen (sending, mentioned, or installing the app), with what a
 # proactive message needs: their member id, the tenant's service URL, and the personal
 # chat with the bot once it exists.

@@ -13,6 +13,7 @@ from core.ports import UnitOfWork
 from .config import ConfigCache, SqlConfig
 from .decisions import SqlDecisions
 from .engine import READONLY
+from .gift_cards import SqlGiftCardPool
 from .giving import SqlDailyGiving
 from .ledger import SqlLedger
 from .people import SqlPeople
@@ -64,6 +65,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.runs = SqlJobRuns(conn)
         self.catalog = SqlCatalog(conn)
         self.redemptions = SqlRedemptions(conn)
+        self.gift_cards = SqlGiftCardPool(conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"

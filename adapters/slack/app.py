@@ -25,12 +25,14 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.chat.commands import ChatCommands
 from adapters.chat.routing import Routing
+from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
 from core.events import (
     AllowanceReminder,
     Celebrated,
     DigestReady,
+    GiftCardsLow,
     KudosGiven,
     RedemptionApproved,
     RedemptionDeclined,
@@ -93,6 +95,7 @@ class SlackAdapter:
         token: str | None = None,
         oauth: OAuth | None = None,
         routing: Routing | None = None,
+        vault: GiftCardVault | None = None,
     ) -> None:
         clients = SlackClients(
             base_url=api_url, token=token, installations=oauth.installations if oauth else None
@@ -125,7 +128,7 @@ class SlackAdapter:
             oauth_settings=settings,
             raise_error_for_unhandled_request=False,
         )
-        self.notifier = SlackNotifier(self.ctx, routing or Routing())
+        self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault)
         for kind in (
             KudosGiven,
             TierReached,
@@ -135,6 +138,7 @@ class SlackAdapter:
             RedemptionRequested,
             RedemptionApproved,
             RedemptionDeclined,
+            GiftCardsLow,
         ):
             bus.subscribe(kind, self.notifier)
         self._register()

@@ -16,19 +16,23 @@ from adapters.chat.cards import (
     Card,
     approval_request_card,
     celebration_card,
+    codes_card,
     digest_card,
     lines_card,
+    low_pool_card,
     received_text,
     redemption_outcome_card,
     reminder_card,
 )
 from adapters.chat.routing import Routing, platforms_used
 from adapters.i18n import Renderer
+from adapters.persistence.gift_cards import GiftCardVault
 from core.events import (
     AllowanceReminder,
     Celebrated,
     DigestReady,
     Event,
+    GiftCardsLow,
     KudosGiven,
     RedemptionApproved,
     RedemptionDeclined,
@@ -36,7 +40,7 @@ from core.events import (
     TierReached,
 )
 from core.messages import MsgId, Text, text
-from core.people import Identity, Person
+from core.people import Identity, Person, Role
 from core.recognition import Recognition
 from core.rewards import Redemption, RedemptionStatus
 
@@ -50,9 +54,12 @@ Actions = Callable[[Renderer], Block]  # buttons under a DM
 
 
 class SlackNotifier:
-    def __init__(self, ctx: SlackContext, routing: Routing) -> None:
+    def __init__(
+        self, ctx: SlackContext, routing: Routing, vault: GiftCardVault | None = None
+    ) -> None:
         self._ctx = ctx
         self._routing = routing
+        self._vault = vault
         self._background = Background()
         self._dm_channels: dict[tuple[str, str], str] = {}
 
@@ -75,6 +82,9 @@ class SlackNotifier:
             self._background.spawn(self._ask(event.redemption))
         elif isinstance(event, RedemptionApproved | RedemptionDeclined):
             self._background.spawn(self._outcome(event.redemption))
+        elif isinstance(event, GiftCardsLow):
+            card = low_pool_card(event.item, event.left)
+            self._background.spawn(self._tell_role(Role.HR_ADMIN, card))
 
     async def drain(self) -> None:
         """Wait for deliveries in flight (at shutdown, and in tests)."""
@@ -110,15 +120,22 @@ class SlackNotifier:
 
     async def _tell(
         self, person_id: int, card: Callable[[Person], Card], actions: Actions | None = None
-    ) -> None:
-        """A DM to one person, if Slack is where they hear from laurel."""
+    ) -> bool:
+        """A DM to one person, if Slack is where they hear from laurel; True once sent."""
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
             known = await uow.people.identities(person_id, PLATFORM)
             used = await platforms_used(uow, person_id)
-        if person is not None and self._routing.delivers(PLATFORM, used):
-            found = await self._slack_id(person, known)
-            await self._dm(person, found, card(person), actions)
+        if person is None or not self._routing.delivers(PLATFORM, used):
+            return False
+        found = await self._slack_id(person, known)
+        return await self._dm(person, found, card(person), actions)
+
+    async def _tell_role(self, role: Role, card: Card) -> None:
+        async with self._ctx.uow(readonly=True) as uow:
+            ids = await uow.people.with_role(role)
+        for person_id in ids:
+            await self._tell(person_id, lambda _: card)
 
     async def _ask(self, r: Redemption) -> None:
         """The approver's DM: the request, with Approve / Decline."""
@@ -134,14 +151,19 @@ class SlackNotifier:
         )
 
     async def _outcome(self, r: Redemption) -> None:
-        """The requester hears the decision (not their own cancellation, nor an item that
-        needed none: their answer said it all)."""
-        if r.approver_id is None or r.status is RedemptionStatus.CANCELLED:
+        """The requester hears the decision (not their own cancellation, nor about an item
+        that needed none: their answer said it), then gets a gift card's codes, once."""
+        if r.status is RedemptionStatus.CANCELLED:
             return
         async with self._ctx.uow(readonly=True) as uow:
             item = await uow.catalog.get(r.item_slug)
-        card = redemption_outcome_card(r, item.name if item else r.item_slug)
-        await self._tell(r.person_id, lambda _: card)
+        name = item.name if item else r.item_slug
+        if r.approver_id is not None:
+            await self._tell(r.person_id, lambda _: redemption_outcome_card(r, name))
+        if r.status is RedemptionStatus.APPROVED and self._vault is not None:
+            codes = await self._vault.open_issued(r.key)
+            if codes and await self._tell(r.person_id, lambda _: codes_card(name, codes)):
+                await self._vault.delivered(r.key)
 
     async def _celebrate(self, event: Celebrated) -> None:
         """In the recognition channel for everyone to join in; without one, to the person."""
@@ -180,10 +202,10 @@ class SlackNotifier:
         found: tuple[str, str] | None,
         card: Card,
         actions: Actions | None = None,
-    ) -> None:
+    ) -> bool:
         if found is None:
             log.info("no Slack account for person %s; DM not sent", person.id)
-            return
+            return False
         render = self._ctx.renderer(person)
         try:
             client = await self._ctx.client(found[0])
@@ -197,6 +219,8 @@ class SlackNotifier:
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("DM to person %s failed: %s", person.id, _reason(error))
+            return False
+        return True
 
     async def _announce(
         self,

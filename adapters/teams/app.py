@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.chat.cards import lines_card
 from adapters.chat.routing import Routing
+from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
 from core.bus import MessageBus
@@ -71,6 +72,7 @@ class TeamsAdapter:
         credentials: Credentials,
         default_language: str,
         routing: Routing | None = None,
+        vault: GiftCardVault | None = None,
     ) -> None:
         self.credentials = credentials
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_config(credentials)))
@@ -83,6 +85,7 @@ class TeamsAdapter:
             outbox=Outbox(engine, PLATFORM),
             default_language=default_language,
             routing=routing or Routing(),
+            vault=vault,
         )
         self.bot = LaurelTeamsBot(
             bus=bus,

@@ -19,6 +19,7 @@ from adapters.chat.cards import (
     Card,
     approval_request_card,
     celebration_card,
+    codes_card,
     lines_card,
     received_text,
     redemption_outcome_card,
@@ -26,6 +27,7 @@ from adapters.chat.cards import (
 )
 from adapters.chat.routing import Routing, platforms_used
 from adapters.i18n import Renderer
+from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.outbox import Outbox
 from core.events import (
     AllowanceReminder,
@@ -61,8 +63,10 @@ class TeamsNotifier:
         outbox: Outbox,
         default_language: str,
         routing: Routing,
+        vault: GiftCardVault | None = None,
     ) -> None:
         self._routing = routing
+        self._vault = vault
         self._sender = sender
         self._uow = uow
         self._members = members
@@ -143,14 +147,18 @@ class TeamsNotifier:
 
         await self._card(event.person_id, card)
 
-    async def _card(self, person_id: int, card: Callable[[Person], Card]) -> None:
-        """A card in the person's personal chat, if Teams is where they hear from laurel."""
+    async def _card(
+        self, person_id: int, card: Callable[[Person], Card], *, queue: bool = True
+    ) -> bool:
+        """A card in the person's personal chat, if Teams is where they hear from laurel;
+        True once sent."""
         async with self._uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
             used = await platforms_used(uow, person_id)
         if person is None or not self._routing.delivers(PLATFORM, used):
-            return
-        await self.tell(person, cards.card_message(card(person), self.renderer(person)))
+            return False
+        body = cards.card_message(card(person), self.renderer(person))
+        return await self.tell(person, body, queue=queue)
 
     async def _ask(self, r: Redemption) -> None:
         """The approver's card: the request, with Approve / Decline (Action.Execute)."""
@@ -172,15 +180,26 @@ class TeamsNotifier:
         await self.tell(approver, body)
 
     async def _outcome(self, r: Redemption) -> None:
-        if r.approver_id is None or r.status is RedemptionStatus.CANCELLED:
+        """As in Slack: the decision, then a gift card's codes once. Codes are never queued
+        in the outbox (it is plain text): undelivered, they stay sealed in their table."""
+        if r.status is RedemptionStatus.CANCELLED:
             return
         async with self._uow(readonly=True) as uow:
             item = await uow.catalog.get(r.item_slug)
-        card = redemption_outcome_card(r, item.name if item else r.item_slug)
-        await self._card(r.person_id, lambda _: card)
+        name = item.name if item else r.item_slug
+        if r.approver_id is not None:
+            await self._card(r.person_id, lambda _: redemption_outcome_card(r, name))
+        if r.status is RedemptionStatus.APPROVED and self._vault is not None:
+            codes = await self._vault.open_issued(r.key)
+            sent = codes and await self._card(
+                r.person_id, lambda _: codes_card(name, codes), queue=False
+            )
+            if sent:
+                await self._vault.delivered(r.key)
 
-    async def tell(self, person: Person, body: Json) -> None:
-        """Deliver to the person's personal chat, or queue it for their first contact."""
+    async def tell(self, person: Person, body: Json, *, queue: bool = True) -> bool:
+        """Deliver to the person's personal chat (True), or queue it for their first
+        contact (False; with `queue=False` it is only logged)."""
         member = await self._members.of_person(person.id)
         try:
             if member is None:
@@ -188,8 +207,11 @@ class TeamsNotifier:
             conversation = member.conversation_id or await self._open(member)
             await self._sender.send(member.service_url, conversation, body)
         except (*FAILURES, LookupError) as error:
-            log.info("message to person %s queued: %s", person.id, error)
-            await self._outbox.put(person.id, body)
+            log.info("message to person %s not delivered (queued: %s): %s", person.id, queue, error)
+            if queue:
+                await self._outbox.put(person.id, body)
+            return False
+        return True
 
     async def _open(self, member: TeamsMember) -> str:
         async with self._personal.setdefault(member.person_id, asyncio.Lock()):

@@ -10,8 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.catalog_csv import Unreadable, read_catalog
+from adapters.persistence.gift_cards import GiftCardVault
+from adapters.secrets import SecretBox
 from core.commands import PutCatalogItem
-from core.rewards import CatalogItem
+from core.rewards import CatalogItem, ItemKind
 
 from ..bootstrap import bootstrap
 from ..settings import Settings
@@ -48,5 +50,38 @@ async def _put(settings: Settings, items: list[CatalogItem]) -> None:
     try:
         for item in items:
             await app.bus.handle(PutCatalogItem(item=item))
+    finally:
+        await app.close()
+
+
+@catalog.command("codes")
+@click.argument("item")
+@click.argument("file", type=click.Path(path_type=Path))
+def add_codes(item: str, file: Path) -> None:
+    """Add gift-card codes for ITEM from FILE (one per line, or the first CSV column),
+    sealed with LAUREL_SECRET_KEYS; codes already known are skipped."""
+    settings = configured()
+    if not settings.secret_keys:
+        raise click.ClickException("set LAUREL_SECRET_KEYS first: codes are stored encrypted")
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{file}: {error}") from None
+    plain = [line.split(",")[0].strip() for line in lines if line.strip()]
+    if plain and plain[0].casefold() == "code":
+        plain = plain[1:]  # a header row
+    added = run(lambda: _add_codes(settings, item, plain))
+    click.echo(f"{added} codes added to {item} ({len(plain) - added} already known).")
+
+
+async def _add_codes(settings: Settings, item: str, plain: list[str]) -> int:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    try:
+        async with app.uow(readonly=True) as uow:
+            found = await uow.catalog.get(item)
+        if found is None or found.kind is not ItemKind.GIFT_CARD:
+            raise click.ClickException(f"{item} is not a gift card in the catalog")
+        vault = GiftCardVault(app.engine, SecretBox.from_setting(settings.secret_keys))
+        return await vault.add(item, plain)
     finally:
         await app.close()

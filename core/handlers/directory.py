@@ -25,6 +25,7 @@ from ..errors import InvalidDirectoryRecord, UnknownPerson
 from ..events import PersonDeactivated
 from ..ledger import AccountKind, AccountRef, TransferKind, transfer
 from ..messages import MsgId, text
+from ..org import is_above
 from ..people import NewPerson, PeoplePage, Person
 from ..ports import UnitOfWork
 from .people import free_handle
@@ -202,7 +203,7 @@ async def _link_managers(
         wanted = manager.id if manager else None
         if current is None or current.manager_id == wanted:
             continue
-        if wanted is not None and await _manages(uow, person.id, wanted):
+        if wanted is not None and await is_above(uow, person.id, wanted):
             continue  # a cycle (A manages B manages A) is refused: the old manager stays
         if write:
             moved = replace(current, manager_id=wanted)
@@ -210,18 +211,6 @@ async def _link_managers(
             await reroute_from(uow, moved)  # their pending requests go to the new manager
         changed.append(current)
     return changed
-
-
-async def _manages(uow: UnitOfWork, person_id: int, other_id: int) -> bool:
-    """Whether `person_id` is somewhere above `other_id` in the reporting chain."""
-    seen: set[int] = set()
-    current = await uow.people.get(other_id)
-    while current is not None and current.manager_id is not None and current.id not in seen:
-        if current.manager_id == person_id:
-            return True
-        seen.add(current.id)
-        current = await uow.people.get(current.manager_id)
-    return False
 
 
 async def upsert_directory_person(

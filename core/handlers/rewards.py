@@ -40,14 +40,16 @@ from ..errors import (
     UnknownPerson,
     UnknownRedemption,
 )
-from ..events import RedemptionApproved, RedemptionDeclined, RedemptionRequested
+from ..events import GiftCardsLow, RedemptionApproved, RedemptionDeclined, RedemptionRequested
 from ..holds import place_hold, resolve_hold
+from ..org import is_above
 from ..people import Person, Role
 from ..periods import PeriodKind, local_day, period_containing
 from ..policy import tier_for
 from ..ports import UnitOfWork
 from ..rewards import (
     CatalogItem,
+    ItemKind,
     Redemption,
     RedemptionResult,
     RedemptionStatus,
@@ -89,8 +91,7 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
     if not 1 <= cmd.quantity <= MAX_QUANTITY:
         raise BadQuantity()
     await _within_limit(uow, person, item, cmd.quantity, now)
-    if not await uow.catalog.take_stock(item.slug, cmd.quantity):
-        raise OutOfStock(item.name)
+    await _take(uow, item, key, cmd.quantity)
     amount = item.price * cmd.quantity
     try:
         hold = await place_hold(
@@ -126,6 +127,27 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
     )
     uow.emit(RedemptionRequested(redemption=redemption))
     return redemption
+
+
+async def _take(uow: UnitOfWork, item: CatalogItem, key: str, quantity: int) -> None:
+    """Stock, or for a gift card as many codes from its pool, reserved for this request."""
+    if item.kind is ItemKind.GIFT_CARD:
+        taken = await uow.gift_cards.reserve(item.slug, key, quantity)
+        left = await uow.gift_cards.available(item.slug) if taken else 0
+        if taken and left <= (await uow.config.load()).policy.gift_card_low_water:
+            uow.emit(GiftCardsLow(item=item.name, left=left))
+    else:
+        taken = await uow.catalog.take_stock(item.slug, quantity)
+    if not taken:
+        raise OutOfStock(item.name)
+
+
+async def _give_back(uow: UnitOfWork, r: Redemption) -> None:
+    item = await uow.catalog.get(r.item_slug)
+    if item is not None and item.kind is ItemKind.GIFT_CARD:
+        await uow.gift_cards.release(r.key)
+    else:
+        await uow.catalog.return_stock(r.item_slug, r.quantity)
 
 
 async def _requester(uow: UnitOfWork, person_id: int) -> Person:
@@ -207,20 +229,12 @@ async def _may_decide(uow: UnitOfWork, person_id: int, redemption: Redemption) -
     decider = await uow.people.get(person_id)
     if decider is None:
         return False
-    if Role.HR_ADMIN in decider.roles:
-        return True
-    current = await uow.people.get(redemption.person_id)
-    seen: set[int] = set()
-    while current is not None and current.manager_id is not None and current.id not in seen:
-        if current.manager_id == person_id:
-            return True
-        seen.add(current.id)
-        current = await uow.people.get(current.manager_id)
-    return False
+    return Role.HR_ADMIN in decider.roles or await is_above(uow, person_id, redemption.person_id)
 
 
 async def _approve(uow: UnitOfWork, redemption: Redemption, at: datetime) -> Redemption:
     await resolve_hold(uow, redemption.hold_id, post=True, at=at)
+    await uow.gift_cards.issue(redemption.key)  # a gift card's codes are theirs now
     if not await uow.redemptions.close(redemption.id, RedemptionStatus.APPROVED, at=at, note=""):
         raise RedemptionClosed()
     approved = replace(redemption, status=RedemptionStatus.APPROVED, decided_at=at)
@@ -234,7 +248,7 @@ async def _refund(
     if not await uow.redemptions.close(redemption.id, status, at=at, note=note):
         raise RedemptionClosed()
     await resolve_hold(uow, redemption.hold_id, post=False, at=at)
-    await uow.catalog.return_stock(redemption.item_slug, redemption.quantity)
+    await _give_back(uow, redemption)
     refunded = replace(redemption, status=status, decided_at=at, note=note)
     uow.emit(RedemptionDeclined(redemption=refunded))
     return refunded
@@ -271,6 +285,8 @@ async def _lock(
 ) -> str | None:
     """Why the person cannot have the item now, if they cannot."""
     if item.stock == 0:
+        return "stock"
+    if item.kind is ItemKind.GIFT_CARD and not await uow.gift_cards.available(item.slug):
         return "stock"
     try:
         await _available(uow, item.slug, person, now)
