@@ -77,6 +77,7 @@ class DigestReady(Event):
 @dataclass(frozen=True, kw_only=True)
 class RedemptionRequested(Event):
     redemption: Redemption  # its approver has a decision to take
+    decision_key: str  # the decision the approver takes (the first, or the finance one)
     reminder: bool = False  # asked before, still undecided
 
 

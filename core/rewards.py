@@ -62,7 +62,13 @@ class Redemption:
 
     @property
     def decision_key(self) -> str:
+        """The first decision (the manager's)."""
         return f"redemption:{self.id}"
+
+    @property
+    def finance_key(self) -> str:
+        """The second decision, for requests above the finance threshold."""
+        return f"redemption:{self.id}:finance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

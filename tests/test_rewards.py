@@ -337,3 +337,39 @@ async def test_a_leaving_approver_hands_pending_requests_to_their_manager(world:
             Decide(key=r.decision_key, outcome=Outcome.APPROVE, person_id=boss.id)
         )
     ).first
+
+
+async def test_a_large_request_needs_finance_after_the_manager(world: Harness) -> None:
+    maria, ana, _ = await team(world)
+    await world.policy(min_reason_length=1, finance_approval_points=50)
+    fin = await world.person("fin", roles=frozenset({Role.FINANCE}))
+    big = (await world.bus.handle(Redeem(person_id=ana.id, item="mug", quantity=2))).redemption
+    small = (await world.bus.handle(Redeem(person_id=ana.id, item="mug"))).redemption
+    await world.bus.handle(
+        Decide(key=small.decision_key, outcome=Outcome.APPROVE, person_id=maria.id)
+    )
+    await world.bus.handle(
+        Decide(key=big.decision_key, outcome=Outcome.APPROVE, person_id=maria.id)
+    )
+    assert await balances(world, ana) == (10, 60)  # the small one is spent, the big one held
+    second = events(world, RedemptionRequested)[-1]
+    assert (second.decision_key, second.redemption.approver_id) == (big.finance_key, fin.id)
+    with pytest.raises(NotTheApprover):  # the manager's part is done; this one is finance's
+        await world.bus.handle(
+            Decide(key=big.finance_key, outcome=Outcome.APPROVE, person_id=maria.id)
+        )
+    await world.bus.handle(Decide(key=big.finance_key, outcome=Outcome.APPROVE, person_id=fin.id))
+    assert await balances(world, ana) == (10, 0)
+    assert await redeemed(world) == 90
+
+
+async def test_a_request_waiting_for_finance_can_still_be_cancelled(world: Harness) -> None:
+    maria, ana, _ = await team(world)
+    await world.policy(min_reason_length=1, finance_approval_points=50)
+    await world.person("fin", roles=frozenset({Role.FINANCE}))
+    big = (await world.bus.handle(Redeem(person_id=ana.id, item="mug", quantity=2))).redemption
+    await world.bus.handle(
+        Decide(key=big.decision_key, outcome=Outcome.APPROVE, person_id=maria.id)
+    )
+    await world.bus.handle(CancelRedemption(person_id=ana.id, redemption_id=big.id))
+    assert await balances(world, ana) == (100, 0)

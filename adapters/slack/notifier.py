@@ -79,7 +79,7 @@ class SlackNotifier:
         elif isinstance(event, DigestReady):
             self._background.spawn(self._digest(event))
         elif isinstance(event, RedemptionRequested):
-            self._background.spawn(self._ask(event.redemption))
+            self._background.spawn(self._ask(event.redemption, event.decision_key))
         elif isinstance(event, RedemptionApproved | RedemptionDeclined):
             self._background.spawn(self._outcome(event.redemption))
         elif isinstance(event, GiftCardsLow):
@@ -137,12 +137,12 @@ class SlackNotifier:
         for person_id in ids:
             await self._tell(person_id, lambda _: card)
 
-    async def _ask(self, r: Redemption) -> None:
+    async def _ask(self, r: Redemption, key: str) -> None:
         """The approver's DM: the request, with Approve / Decline."""
         async with self._ctx.uow(readonly=True) as uow:
             requester = await uow.people.get(r.person_id)
             item = await uow.catalog.get(r.item_slug)
-            decision = await uow.decisions.get(r.decision_key)
+            decision = await uow.decisions.get(key)
         if r.approver_id is None or requester is None or item is None or decision is None:
             return
         card = approval_request_card(requester.display_name, item.name, r)

@@ -84,7 +84,7 @@ class TeamsNotifier:
             card = reminder_card(event.left, event.ends_on)
             self._background.spawn(self._card(event.person_id, lambda _: card))
         elif isinstance(event, RedemptionRequested):
-            self._background.spawn(self._ask(event.redemption))
+            self._background.spawn(self._ask(event.redemption, event.decision_key))
         elif isinstance(event, RedemptionApproved | RedemptionDeclined):
             self._background.spawn(self._outcome(event.redemption))
         elif isinstance(event, Celebrated):
@@ -160,13 +160,13 @@ class TeamsNotifier:
         body = cards.card_message(card(person), self.renderer(person))
         return await self.tell(person, body, queue=queue)
 
-    async def _ask(self, r: Redemption) -> None:
+    async def _ask(self, r: Redemption, key: str) -> None:
         """The approver's card: the request, with Approve / Decline (Action.Execute)."""
         async with self._uow(readonly=True) as uow:
             requester = await uow.people.get(r.person_id)
             approver = await uow.people.get(r.approver_id or 0)
             item = await uow.catalog.get(r.item_slug)
-            decision = await uow.decisions.get(r.decision_key)
+            decision = await uow.decisions.get(key)
             used = await platforms_used(uow, approver.id) if approver else set()
         if None in (requester, approver, item, decision) or not self._routing.delivers(
             PLATFORM, used

@@ -125,7 +125,7 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
             options=(Outcome.APPROVE, Outcome.DECLINE),
         )
     )
-    uow.emit(RedemptionRequested(redemption=redemption))
+    uow.emit(RedemptionRequested(redemption=redemption, decision_key=redemption.decision_key))
     return redemption
 
 
@@ -206,29 +206,63 @@ async def approver_for(uow: UnitOfWork, person: Person) -> Person:
 
 
 async def decide_redemption(uow: UnitOfWork, decision: Decision) -> None:
-    """The Decision effect: approve posts the hold, decline refunds it."""
+    """The Decision effect: decline refunds; approve spends the hold, unless a large
+    request still needs finance's decision (the second one)."""
     redemption = await uow.redemptions.get(int(decision.subject))
     assert redemption is not None, decision.subject
     assert decision.decided_by is not None and decision.decided_at is not None
     if decision.decided_by == redemption.person_id:
         raise SelfApproval()
-    if not await _may_decide(uow, decision.decided_by, redemption):
+    finance = decision.key == redemption.finance_key
+    if not await _may_decide(uow, decision.decided_by, redemption, finance=finance):
         raise NotTheApprover()
-    if decision.outcome is Outcome.APPROVE:
-        await _approve(uow, redemption, decision.decided_at)
+    if decision.outcome is not Outcome.APPROVE:
+        note = decision.note
+        await _refund(uow, redemption, RedemptionStatus.DECLINED, decision.decided_at, note)
+    elif not finance and await _needs_finance(uow, redemption):
+        await _ask_finance(uow, redemption, decision.decided_by)
     else:
-        await _refund(
-            uow, redemption, RedemptionStatus.DECLINED, decision.decided_at, decision.note
+        await _approve(uow, redemption, decision.decided_at)
+
+
+async def _needs_finance(uow: UnitOfWork, r: Redemption) -> bool:
+    threshold = (await uow.config.load()).policy.finance_approval_points
+    return bool(threshold) and r.points >= threshold
+
+
+async def _ask_finance(uow: UnitOfWork, r: Redemption, first: int) -> None:
+    """The manager said yes to a large request: finance decides second (else HR)."""
+    for role in (Role.FINANCE, Role.HR_ADMIN):
+        chosen = [i for i in await uow.people.with_role(role) if i not in (r.person_id, first)]
+        if chosen:
+            break
+    else:
+        raise NoApprover()
+    await uow.redemptions.reroute(r.id, chosen[0])
+    await uow.decisions.add(
+        Decision(
+            key=r.finance_key,
+            kind=KIND,
+            subject=str(r.id),
+            options=(Outcome.APPROVE, Outcome.DECLINE),
         )
+    )
+    routed = replace(r, approver_id=chosen[0])
+    uow.emit(RedemptionRequested(redemption=routed, decision_key=r.finance_key))
 
 
-async def _may_decide(uow: UnitOfWork, person_id: int, redemption: Redemption) -> bool:
-    """The routed approver, anyone above the requester in the reporting chain, or HR."""
+async def _may_decide(
+    uow: UnitOfWork, person_id: int, redemption: Redemption, *, finance: bool
+) -> bool:
+    """The routed approver, or HR; for the first decision also anyone above the requester
+    in the reporting chain, for the second anyone in finance."""
     if person_id == redemption.approver_id:
         return True
     decider = await uow.people.get(person_id)
     if decider is None:
         return False
+    if finance:
+        return bool({Role.FINANCE, Role.HR_ADMIN} & decider.roles)
     return Role.HR_ADMIN in decider.roles or await is_above(uow, person_id, redemption.person_id)
 
 
@@ -261,9 +295,7 @@ async def cancel_redemption(cmd: CancelRedemption, uow: UnitOfWork, *, clock: Cl
     if redemption is None or redemption.person_id != cmd.person_id:
         raise UnknownRedemption()
     now = clock.now()
-    if not await uow.decisions.claim(
-        redemption.decision_key, Outcome.CANCEL, cmd.person_id, now, ""
-    ):
+    if not await _close_open_decision(uow, redemption, cmd.person_id, now, ""):
         raise RedemptionClosed()
     return await _refund(uow, redemption, RedemptionStatus.CANCELLED, now, "")
 
@@ -311,6 +343,16 @@ async def get_redemptions(cmd: GetRedemptions, uow: UnitOfWork, *, clock: Clock)
     )
 
 
+async def _close_open_decision(
+    uow: UnitOfWork, r: Redemption, person_id: int | None, now: datetime, note: str
+) -> bool:
+    """Take whichever decision is still open (the first, or finance's) as cancelled."""
+    for key in (r.decision_key, r.finance_key):
+        if await uow.decisions.claim(key, Outcome.CANCEL, person_id, now, note):
+            return True
+    return False
+
+
 async def chase_approvals(cmd: ChaseApprovals, uow: UnitOfWork, *, clock: Clock) -> int:
     """Each undecided request, by age: after `approval_remind_days` its approver is reminded
     (in their daytime, unless they muted approvals), after `approval_escalate_days` it goes
@@ -330,7 +372,7 @@ async def chase_approvals(cmd: ChaseApprovals, uow: UnitOfWork, *, clock: Clock)
 
 
 async def _expire(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
-    if not await uow.decisions.claim(r.decision_key, Outcome.CANCEL, None, now, "expired"):
+    if not await _close_open_decision(uow, r, None, now, "expired"):
         return 0
     await _refund(uow, r, RedemptionStatus.EXPIRED, now, "")
     return 1
@@ -344,7 +386,9 @@ async def _escalate(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
     if not await uow.runs.claim("approval:escalate", str(r.id), at=now):
         return 0
     await uow.redemptions.reroute(r.id, above.id)
-    uow.emit(RedemptionRequested(redemption=replace(r, approver_id=above.id), reminder=True))
+    key = await _open_key(uow, r)
+    routed = replace(r, approver_id=above.id)
+    uow.emit(RedemptionRequested(redemption=routed, decision_key=key, reminder=True))
     return 1
 
 
@@ -357,8 +401,14 @@ async def _remind(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
         return 0
     if not await uow.runs.claim("approval:remind", f"{r.id}:{r.approver_id}", at=now):
         return 0
-    uow.emit(RedemptionRequested(redemption=r, reminder=True))
+    uow.emit(RedemptionRequested(redemption=r, decision_key=await _open_key(uow, r), reminder=True))
     return 1
+
+
+async def _open_key(uow: UnitOfWork, r: Redemption) -> str:
+    """The decision still waiting: finance's once the first one is taken."""
+    first = await uow.decisions.get(r.decision_key)
+    return r.finance_key if first is not None and first.outcome is not None else r.decision_key
 
 
 async def reroute_from(uow: UnitOfWork, person: Person) -> None:
@@ -381,4 +431,5 @@ async def reroute_from(uow: UnitOfWork, person: Person) -> None:
 async def _send_to(uow: UnitOfWork, r: Redemption, approver: Person) -> None:
     if approver.id != r.approver_id and approver.id != r.person_id:
         await uow.redemptions.reroute(r.id, approver.id)
-        uow.emit(RedemptionRequested(redemption=replace(r, approver_id=approver.id)))
+        routed = replace(r, approver_id=approver.id)
+        uow.emit(RedemptionRequested(redemption=routed, decision_key=await _open_key(uow, r)))
