@@ -68,13 +68,20 @@ def allowance_for(
     policy: GivingPolicy,
     rules: list[AllowanceRule],
     direct_reports: int,
+    tier: Tier | None = None,
 ) -> Allowance:
-    """The most specific rule wins: person, then department, then the largest role rule."""
+    """The most specific rule wins: person, then department, then the largest role rule;
+    a manager's bonus per report and the tier's bonus come on top."""
     chosen = _most_specific(person, rules)
     base = chosen.amount if chosen else policy.allowance
     period = (chosen.period if chosen else None) or policy.period
     bonus = policy.manager_bonus_per_report * direct_reports
-    return Allowance(base + bonus, period)
+    return Allowance(base + bonus + (tier.allowance_bonus if tier else 0), period)
+
+
+def tier_bonuses(tiers: list[Tier]) -> bool:
+    """Whether any tier adds to the allowance (else nobody's lifetime needs reading)."""
+    return any(t.allowance_bonus for t in tiers)
 
 
 def _most_specific(person: Person, rules: list[AllowanceRule]) -> AllowanceRule | None:
@@ -109,7 +116,8 @@ class Tier:
     name: str
     threshold: int  # lifetime earned points needed
     badge: str = ""
-    perks: str = ""
+    perks: str = ""  # what the tier brings, in words (items also unlock by `min_tier`)
+    allowance_bonus: int = 0  # extra points to give each period while holding the tier
 
 
 DEFAULT_TIERS: tuple[Tier, ...] = (

@@ -365,6 +365,10 @@ class FakeStats(_Repo):
     async def lifetime_received(self, person_id: int) -> int:
         return self.s.totals.get((StatRole.RECEIVED.value, "all", ALL_VALUES, person_id), [0])[0]
 
+    async def lifetimes(self) -> dict[int, int]:
+        received = (StatRole.RECEIVED.value, "all", ALL_VALUES)
+        return {k[3]: v[0] for k, v in self.s.totals.items() if k[:3] == received}
+
     async def bucket(self, role: StatRole, bucket: str) -> list[StatRow]:
         return [
             StatRow(k[2], k[3], v[0], v[1])

@@ -104,3 +104,27 @@ async def test_three_schedulers_at_once_grant_each_allowance_once(sql_engine: As
     counts = await asyncio.gather(*(r.bus.handle(RefreshAllowances()) for r in replicas))
     assert sum(counts) == len(people)
     assert await issued(world) == -100 * len(people)
+
+
+async def test_a_tier_with_a_bonus_gives_more_to_give(world: Harness) -> None:
+    from core.commands import ConfigureOrganisation
+    from core.policy import Tier
+
+    await world.policy(min_reason_length=1)
+    await world.bus.handle(
+        ConfigureOrganisation(
+            tiers=(Tier(name="Bronze", threshold=50, badge="🥉", allowance_bonus=20),)
+        )
+    )
+    star, other = await world.person("star"), await world.person("other")
+    giver = await world.person("giver")
+    world.clock.set(datetime(2026, 11, 20, tzinfo=UTC))
+    await world.give(giver, star, amount=60, reason="great work")  # Bronze now
+    world.clock.set(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    await world.bus.handle(RefreshAllowances())
+    assert (await allowance(world, star.id))[1] == 120
+    assert (await allowance(world, other.id))[1] == 100
+    # The lazy path (a gift opening the period) agrees.
+    world.clock.set(datetime(2027, 1, 1, 9, tzinfo=UTC))
+    await world.give(star, other, amount=1, reason="thanks")
+    assert (await allowance(world, star.id))[1] == 119

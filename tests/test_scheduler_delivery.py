@@ -103,3 +103,16 @@ async def test_teams_people_get_their_celebration_in_their_personal_chat(teams: 
     assert any(
         "Happy birthday, Ana Lima" in card_text(teams.connector.cards(s)[0]) for s in personal
     )
+
+
+async def test_a_new_tier_is_celebrated_in_the_recognition_channel(slack: SlackWorld) -> None:
+    from core.commands import GiveKudos
+
+    async with slack.app.uow(readonly=True) as uow:
+        ana = await uow.people.by_email("ana@example.com")
+        ben = await uow.people.by_email("ben@example.com")
+    await slack.app.bus.handle(
+        GiveKudos(giver_id=ana.id, receiver_ids=(ben.id,), amount=60, reason="a big release")
+    )
+    await slack.settle()
+    assert any("Ben Weber reached the Bronze tier" in t for t in posts(slack, "CREC"))

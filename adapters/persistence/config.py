@@ -95,7 +95,13 @@ class SqlConfig:
             chat=chat_from_json(stored.get(CHAT_KEY) or {}),
             values=[CompanyValue(slug=v.slug, name=v.name, active=v.active) for v in values],
             tiers=[
-                Tier(name=t.name, threshold=t.threshold, badge=t.badge, perks=t.perks)
+                Tier(
+                    name=t.name,
+                    threshold=t.threshold,
+                    badge=t.badge,
+                    perks=t.perks,
+                    allowance_bonus=t.allowance_bonus,
+                )
                 for t in tier_rows
             ],
             rules=[
@@ -134,6 +140,7 @@ class SqlConfig:
                 "threshold": tier.threshold,
                 "badge": tier.badge,
                 "perks": tier.perks,
+                "allowance_bonus": tier.allowance_bonus,
             },
         )
 

@@ -63,6 +63,15 @@ class SqlStats:
         found = await self._conn.execute(_LIFETIME, {"p": person_id})
         return int(found.scalar() or 0)
 
+    async def lifetimes(self) -> dict[int, int]:
+        rows = await self._conn.execute(
+            sa.select(totals.c.person_id, totals.c.points)
+            .where(totals.c.role == StatRole.RECEIVED.value)
+            .where(totals.c.bucket == "all")
+            .where(totals.c.value_slug == ALL_VALUES)
+        )
+        return {int(p): int(pts) for p, pts in rows}
+
     async def bucket(self, role: StatRole, bucket: str) -> list[StatRow]:
         rows = await self._conn.execute(
             sa.select(totals.c.value_slug, totals.c.person_id, totals.c.points, totals.c.count)

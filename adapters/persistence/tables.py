@@ -206,6 +206,7 @@ tiers = sa.Table(
     sa.Column("threshold", sa.BigInteger, nullable=False, unique=True),
     sa.Column("badge", sa.String(32), nullable=False, server_default=""),
     sa.Column("perks", sa.Text, nullable=False, server_default=""),
+    sa.Column("allowance_bonus", sa.Integer, nullable=False, server_default="0"),
 )
 
 allowance_rules = sa.Table(

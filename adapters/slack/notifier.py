@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.chat.background import Background
 from adapters.chat.cards import (
     Card,
+    Tone,
     approval_request_card,
     celebration_card,
     codes_card,
@@ -67,10 +68,7 @@ class SlackNotifier:
         if isinstance(event, KudosGiven):
             self._background.spawn(self._kudos(event.recognition))
         elif isinstance(event, TierReached):
-            message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
-            self._background.spawn(
-                self._tell(event.person_id, lambda p: lines_card(_named(message, p)))
-            )
+            self._background.spawn(self._tier(event))
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
             self._background.spawn(self._tell(event.person_id, lambda _: card))
@@ -164,6 +162,16 @@ class SlackNotifier:
             codes = await self._vault.open_issued(r.key)
             if codes and await self._tell(r.person_id, lambda _: codes_card(name, codes)):
                 await self._vault.delivered(r.key)
+
+    async def _tier(self, event: TierReached) -> None:
+        """The person hears it, and the recognition channel (when set) celebrates with them."""
+        message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
+        await self._tell(event.person_id, lambda p: lines_card(_named(message, p)))
+        async with self._ctx.uow(readonly=True) as uow:
+            person = await uow.people.get(event.person_id)
+            channel = (await uow.config.load()).chat.recognition_channel
+        if channel and person is not None:
+            await self._post(channel, lines_card(_named(message, person), tone=Tone.OK))
 
     async def _celebrate(self, event: Celebrated) -> None:
         """In the recognition channel for everyone to join in; without one, to the person."""

@@ -12,7 +12,7 @@ from ..events import AllowanceOpened
 from ..ledger import AllowanceAccount, Opening, TransferKind, transfer
 from ..people import Person
 from ..periods import Period, local_day, period_containing
-from ..policy import Allowance, OrgConfig, allowance_for
+from ..policy import Allowance, OrgConfig, allowance_for, tier_bonuses, tier_for
 from ..ports import UnitOfWork
 from ..views import AllowanceState
 
@@ -21,7 +21,10 @@ async def entitlement(uow: UnitOfWork, person: Person, config: OrgConfig) -> All
     reports = 0
     if config.policy.manager_bonus_per_report:
         reports = await uow.people.direct_report_count(person.id)
-    return allowance_for(person, config.policy, config.rules, reports)
+    tier = None
+    if tier_bonuses(config.tiers):
+        tier = tier_for(await uow.stats.lifetime_received(person.id), config.tiers)
+    return allowance_for(person, config.policy, config.rules, reports, tier)
 
 
 async def open_current_period(
@@ -104,10 +107,14 @@ async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: 
     reports = (
         await uow.people.direct_report_counts() if config.policy.manager_bonus_per_report else {}
     )
+    lifetimes = await uow.stats.lifetimes() if tier_bonuses(config.tiers) else {}
     accounts = await uow.ledger.allowance_accounts()
     due = []
     for person in people:
-        entitled = allowance_for(person, config.policy, config.rules, reports.get(person.id, 0))
+        tier = tier_for(lifetimes[person.id], config.tiers) if person.id in lifetimes else None
+        entitled = allowance_for(
+            person, config.policy, config.rules, reports.get(person.id, 0), tier
+        )
         period = period_containing(local_day(now, person.tz), entitled.period)
         account = accounts.get(person.id)
         if account is not None and _is_behind(account, period.key):
