@@ -17,6 +17,7 @@ from .commands import (
     ConfigureOrganisation,
     DeactivatePerson,
     Decide,
+    ExpirePoints,
     GetBalance,
     GetHistory,
     GetLeaderboard,
@@ -49,6 +50,7 @@ from .handlers import (
     allowance,
     decisions,
     directory,
+    expiry,
     kudos,
     people,
     queries,
@@ -93,6 +95,7 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         GetShop: rewards.get_shop,
         GetRedemptions: rewards.get_redemptions,
         ChaseApprovals: rewards.chase_approvals,
+        ExpirePoints: expiry.expire_points,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()

@@ -230,3 +230,9 @@ class GetRedemptions(Query):
 @dataclass(frozen=True, kw_only=True)
 class ChaseApprovals(Command):
     """Undecided redemptions: remind, escalate to the approver's manager, then refund."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpirePoints(Command):
+    """Earned points older than the policy's months expire, oldest first; a warning comes
+    `expiry_warning_days` before."""

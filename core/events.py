@@ -97,3 +97,10 @@ class GiftCardsLow(Event):
 
     item: str
     left: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointsExpiring(Event):
+    person_id: int
+    points: int
+    on: date  # the day they expire

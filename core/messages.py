@@ -148,6 +148,7 @@ class MsgId(StrEnum):
     REDEMPTION_NOTE = "redemption.note"
     REDEMPTION_CODE = "redemption.code"
     GIFT_CARDS_LOW = "gift_cards.low"
+    POINTS_EXPIRING = "points.expiring"
     HELP_SHOP = "help.shop"
     HELP_REDEEM = "help.redeem"
     HELP_REDEMPTIONS = "help.redemptions"

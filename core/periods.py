@@ -85,3 +85,16 @@ def all_bucket_keys(day: date) -> list[str]:
 def _add_months(first_of_month: date, months: int) -> date:
     index = first_of_month.month - 1 + months
     return date(first_of_month.year + index // 12, index % 12 + 1, 1)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    last = (_add_months(first, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))

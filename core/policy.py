@@ -36,9 +36,9 @@ class GivingPolicy:
     approval_escalate_days: int = 5
     approval_expire_days: int = 10
     gift_card_low_water: int = 5  # warn the admins when a pool has this many codes or fewer
-    finance_approval_points: int = (
-        0  # requests of this many points or more need finance too; 0: never
-    )
+    finance_approval_points: int = 0  # requests this large also need finance; 0: never
+    points_expire_months: int = 0  # earned points expire this long after they came; 0: never
+    expiry_warning_days: int = 14  # warn this many days before points expire
 
 
 class RuleScope(StrEnum):

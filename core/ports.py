@@ -96,6 +96,11 @@ class Ledger(Protocol):
         """Move the allowance account to a later period; False if it is there already."""
         ...
 
+    async def earned_flows(self, cutoffs: dict[int, datetime]) -> dict[int, tuple[int, int]]:
+        """Per person: points credited to their earned account before their cutoff, and
+        everything ever debited from it (spent, held, reversed, expired)."""
+        ...
+
     async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
         """Every allowance account, by person id (one read for the scheduler)."""
         ...

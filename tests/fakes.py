@@ -268,6 +268,21 @@ class FakeLedger(_Repo):
         account.period_key, account.period_granted = period_key, granted
         return True
 
+    async def earned_flows(self, cutoffs: dict[int, datetime]) -> dict[int, tuple[int, int]]:
+        flows: dict[int, tuple[int, int]] = {}
+        for posted in self.s.transfers.values():
+            for leg in posted.legs:
+                owner = leg.account.owner
+                if leg.account.kind is not AccountKind.EARNED or owner not in cutoffs:
+                    continue
+                came, left = flows.get(owner, (0, 0))
+                if leg.amount > 0 and posted.created_at < cutoffs[owner]:
+                    came += leg.amount
+                elif leg.amount < 0:
+                    left -= leg.amount
+                flows[owner] = (came, left)
+        return flows
+
     async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
         return {
             ref.owner: AllowanceAccount(a.period_key, a.period_granted, a.balance)

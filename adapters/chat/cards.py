@@ -436,3 +436,7 @@ def codes_card(item: str, codes: list[str]) -> Card:
 
 def low_pool_card(item: str, left: int) -> Card:
     return lines_card(text(MsgId.GIFT_CARDS_LOW, item=item, left=left))
+
+
+def expiring_card(amount: int, on: date) -> Card:
+    return lines_card(text(MsgId.POINTS_EXPIRING, points=points(amount), date=on))

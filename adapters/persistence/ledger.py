@@ -163,6 +163,25 @@ class SqlLedger:
         )
         return (await self._conn.execute(stmt)).rowcount == 1
 
+    async def earned_flows(self, cutoffs: dict[int, datetime]) -> dict[int, tuple[int, int]]:
+        """One aggregate over the earned entries per distinct cutoff (people in one time
+        zone share one), kept for the people asked about."""
+        by_cutoff: dict[datetime, set[int]] = {}
+        for person_id, cutoff in cutoffs.items():
+            by_cutoff.setdefault(cutoff, set()).add(person_id)
+        amount = entries.c.amount
+        flows: dict[int, tuple[int, int]] = {}
+        for cutoff, wanted in by_cutoff.items():
+            came = sa.case((sa.and_(amount > 0, entries.c.created_at < cutoff), amount), else_=0)
+            left = sa.case((amount < 0, -amount), else_=0)
+            rows = await self._conn.execute(
+                sa.select(entries.c.account_owner, sa.func.sum(came), sa.func.sum(left))
+                .where(entries.c.account_kind == AccountKind.EARNED.value)
+                .group_by(entries.c.account_owner)
+            )
+            flows.update({int(o): (int(c), int(lf)) for o, c, lf in rows if o in wanted})
+        return flows
+
     async def allowance_accounts(self) -> dict[int, AllowanceAccount]:
         rows = await self._conn.execute(
             sa.select(

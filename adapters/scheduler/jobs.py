@@ -17,6 +17,7 @@ from core.commands import (
     CelebrateMilestones,
     ChaseApprovals,
     Command,
+    ExpirePoints,
     PostDigest,
     RefreshAllowances,
     RemindUnusedAllowance,
@@ -46,6 +47,7 @@ def standard_jobs(
         Job("celebrations", timedelta(minutes=30), _sends(bus, CelebrateMilestones())),
         Job("digest", timedelta(minutes=30), _sends(bus, PostDigest())),
         Job("approvals", timedelta(minutes=30), _sends(bus, ChaseApprovals())),
+        Job("expiry", timedelta(hours=1), _sends(bus, ExpirePoints())),
     ]
     if directory_sync is not None:
         jobs.append(Job("directory", timedelta(hours=6), directory_sync))

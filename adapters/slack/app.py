@@ -34,6 +34,7 @@ from core.events import (
     DigestReady,
     GiftCardsLow,
     KudosGiven,
+    PointsExpiring,
     RedemptionApproved,
     RedemptionDeclined,
     RedemptionRequested,
@@ -139,6 +140,7 @@ class SlackAdapter:
             RedemptionApproved,
             RedemptionDeclined,
             GiftCardsLow,
+            PointsExpiring,
         ):
             bus.subscribe(kind, self.notifier)
         self._register()

@@ -19,6 +19,7 @@ from adapters.chat.cards import (
     celebration_card,
     codes_card,
     digest_card,
+    expiring_card,
     lines_card,
     low_pool_card,
     received_text,
@@ -35,6 +36,7 @@ from core.events import (
     Event,
     GiftCardsLow,
     KudosGiven,
+    PointsExpiring,
     RedemptionApproved,
     RedemptionDeclined,
     RedemptionRequested,
@@ -80,6 +82,9 @@ class SlackNotifier:
             self._background.spawn(self._ask(event.redemption, event.decision_key))
         elif isinstance(event, RedemptionApproved | RedemptionDeclined):
             self._background.spawn(self._outcome(event.redemption))
+        elif isinstance(event, PointsExpiring):
+            card = expiring_card(event.points, event.on)
+            self._background.spawn(self._tell(event.person_id, lambda _: card))
         elif isinstance(event, GiftCardsLow):
             card = low_pool_card(event.item, event.left)
             self._background.spawn(self._tell_role(Role.HR_ADMIN, card))

@@ -33,6 +33,7 @@ from core.events import (
     AllowanceReminder,
     Celebrated,
     KudosGiven,
+    PointsExpiring,
     RedemptionApproved,
     RedemptionDeclined,
     RedemptionRequested,
@@ -103,6 +104,7 @@ class TeamsAdapter:
             RedemptionRequested,
             RedemptionApproved,
             RedemptionDeclined,
+            PointsExpiring,
         ):
             bus.subscribe(kind, self.notifier)
 

@@ -20,6 +20,7 @@ from adapters.chat.cards import (
     approval_request_card,
     celebration_card,
     codes_card,
+    expiring_card,
     lines_card,
     received_text,
     redemption_outcome_card,
@@ -34,6 +35,7 @@ from core.events import (
     Celebrated,
     Event,
     KudosGiven,
+    PointsExpiring,
     RedemptionApproved,
     RedemptionDeclined,
     RedemptionRequested,
@@ -82,6 +84,9 @@ class TeamsNotifier:
             self._background.spawn(self._tier(event))
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
+            self._background.spawn(self._card(event.person_id, lambda _: card))
+        elif isinstance(event, PointsExpiring):
+            card = expiring_card(event.points, event.on)
             self._background.spawn(self._card(event.person_id, lambda _: card))
         elif isinstance(event, RedemptionRequested):
             self._background.spawn(self._ask(event.redemption, event.decision_key))
