@@ -149,6 +149,7 @@ class MsgId(StrEnum):
     REDEMPTION_CODE = "redemption.code"
     GIFT_CARDS_LOW = "gift_cards.low"
     POINTS_EXPIRING = "points.expiring"
+    FULFIL_EXPERIENCE = "fulfil.experience"
     HELP_SHOP = "help.shop"
     HELP_REDEEM = "help.redeem"
     HELP_REDEMPTIONS = "help.redemptions"

@@ -204,6 +204,12 @@ class RedemptionRepository(Protocol):
         """Every pending request, oldest first."""
         ...
 
+    async def approved(
+        self, item_slugs: list[str], since: datetime, until: datetime
+    ) -> list[Redemption]:
+        """Approved requests for these items, decided in [since, until), oldest first."""
+        ...
+
     async def reroute(self, redemption_id: int, approver_id: int) -> None: ...
 
 

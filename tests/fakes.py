@@ -462,6 +462,19 @@ class FakeRedemptions(_Repo):
         waiting = [r for r in self.s.redemptions.values() if r.status is RedemptionStatus.PENDING]
         return sorted(waiting, key=lambda r: r.id)
 
+    async def approved(
+        self, item_slugs: list[str], since: datetime, until: datetime
+    ) -> list[Redemption]:
+        found = [
+            r
+            for r in self.s.redemptions.values()
+            if r.status is RedemptionStatus.APPROVED
+            and r.item_slug in item_slugs
+            and r.decided_at is not None
+            and since <= r.decided_at < until
+        ]
+        return sorted(found, key=lambda r: (r.decided_at, r.id))
+
     async def reroute(self, redemption_id: int, approver_id: int) -> None:
         found = self.s.redemptions[redemption_id]
         self.s.redemptions[redemption_id] = replace(found, approver_id=approver_id)

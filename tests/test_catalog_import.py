@@ -83,3 +83,37 @@ def test_gift_card_codes_need_keys_and_a_gift_card(
     assert "2 codes added to coffee-card (1 already known)" in added.output
     wrong = CliRunner().invoke(main, ["catalog", "codes", "mug", str(codes)])
     assert wrong.exit_code == 1 and "not a gift card" in wrong.output
+
+
+def test_the_payroll_and_donation_reports(database: str, tmp_path: Path) -> None:
+    from adapters.console.demo import seed_demo
+    from bot.bootstrap import bootstrap
+    from bot.settings import load_settings
+    from core.commands import Redeem
+
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(
+        "slug,name,kind,price,approval_needed\n"
+        "bonus,Payroll bonus,cash_out,40,no\nforest,Forest fund,charity,15,no\n"
+    )
+    CliRunner().invoke(main, ["catalog", "import", str(catalog)])
+
+    async def redeem() -> None:
+        app = await bootstrap(load_settings())
+        try:
+            await seed_demo(app.bus, app.uow)
+            async with app.uow(readonly=True) as uow:
+                ana = await uow.people.by_email("ana@example.com")
+            assert ana is not None
+            await app.bus.handle(Redeem(person_id=ana.id, item="forest"))
+        finally:
+            await app.close()
+
+    asyncio.run(redeem())
+    done = CliRunner().invoke(main, ["catalog", "report", "charity"])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "request,approved_at,email,name,item,quantity,points"
+    assert len(lines) == 2 and ",ana@example.com,Ana Lima,Forest fund,1,15" in lines[1]
+    payroll = CliRunner().invoke(main, ["catalog", "report", "cash_out", "--from", "2999-01-01"])
+    assert payroll.stdout.strip().splitlines()[1:] == []

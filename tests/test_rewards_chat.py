@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.commands import GiveKudos, PutCatalogItem, SyncDirectory
+from core.commands import GiveKudos, PutCatalogItem, Redeem, SyncDirectory
 from core.directory import DirectoryRecord
 from core.ledger import AccountKind, AccountRef
 from core.rewards import CatalogItem, ItemKind
@@ -174,3 +174,37 @@ async def test_a_teams_redemption_is_approved_with_action_execute(teams: TeamsWo
     assert await earned_and_held(teams.app.uow, "ana@example.com") == (20, 0)
     ana_chat = ask["conversation"]["id"]
     assert any("was approved" in card_text(c.cards(s)[0]) for s in c.to(ana_chat))
+
+
+async def test_the_owner_of_an_experience_is_asked_to_arrange_it(slack: SlackWorld) -> None:
+    from core.commands import Decide
+    from core.decisions import Outcome
+
+    slack.api.add_user("U3", email="hr@example.com", real_name="Hana Ruiz")
+    await slack.app.bus.handle(
+        SyncDirectory(
+            source="csv",
+            records=(DirectoryRecord(email="hr@example.com", display_name="Hana Ruiz"),),
+        )
+    )
+    day_off = CatalogItem(
+        slug="day-off",
+        name="A day off",
+        kind=ItemKind.EXPERIENCE,
+        price=20,
+        owner_email="hr@example.com",
+    )
+    await slack.app.bus.handle(PutCatalogItem(item=day_off))
+    async with slack.app.uow(readonly=True) as uow:
+        ana = await uow.people.by_email("ana@example.com")
+        maria = await uow.people.by_email("maria@example.com")
+    result = await slack.app.bus.handle(Redeem(person_id=ana.id, item="day-off"))
+    key = result.redemption.decision_key
+    await slack.app.bus.handle(Decide(key=key, outcome=Outcome.APPROVE, person_id=maria.id))
+    await slack.settle()
+    asks = [
+        c
+        for c in slack.api.calls_to("chat.postMessage")
+        if "Please arrange A day off" in str(c.args)
+    ]
+    assert len(asks) == 1 and "Ana Lima" in str(asks[0].args)

@@ -440,3 +440,8 @@ def low_pool_card(item: str, left: int) -> Card:
 
 def expiring_card(amount: int, on: date) -> Card:
     return lines_card(text(MsgId.POINTS_EXPIRING, points=points(amount), date=on))
+
+
+def fulfil_card(r: Redemption, item: str, requester: str) -> Card:
+    """What the owner of an experience is asked to arrange."""
+    return lines_card(text(MsgId.FULFIL_EXPERIENCE, item=item, name=requester, id=r.id))

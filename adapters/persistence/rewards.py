@@ -123,6 +123,18 @@ class SqlRedemptions:
         )
         return await self._many(query)
 
+    async def approved(
+        self, item_slugs: list[str], since: datetime, until: datetime
+    ) -> list[Redemption]:
+        query = (
+            sa.select(redemptions)
+            .where(redemptions.c.status == RedemptionStatus.APPROVED.value)
+            .where(redemptions.c.item_slug.in_(item_slugs))
+            .where(redemptions.c.decided_at >= since, redemptions.c.decided_at < until)
+            .order_by(redemptions.c.decided_at, redemptions.c.id)
+        )
+        return await self._many(query)
+
     async def reroute(self, redemption_id: int, approver_id: int) -> None:
         await self._conn.execute(
             sa.update(redemptions)

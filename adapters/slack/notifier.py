@@ -20,6 +20,7 @@ from adapters.chat.cards import (
     codes_card,
     digest_card,
     expiring_card,
+    fulfil_card,
     lines_card,
     low_pool_card,
     received_text,
@@ -153,6 +154,15 @@ class SlackNotifier:
             r.approver_id, lambda _: card, lambda render: decision_actions(decision, render)
         )
 
+    async def _ask_owner(self, r: Redemption, item: str, owner_email: str) -> None:
+        """An experience is fulfilled by a named person: they are asked to arrange it."""
+        async with self._ctx.uow(readonly=True) as uow:
+            owner = await uow.people.by_email(owner_email)
+            requester = await uow.people.get(r.person_id)
+        if owner is not None and requester is not None:
+            card = fulfil_card(r, item, requester.display_name)
+            await self._tell(owner.id, lambda _: card)
+
     async def _outcome(self, r: Redemption) -> None:
         """The requester hears the decision (not their own cancellation, nor about an item
         that needed none: their answer said it), then gets a gift card's codes, once."""
@@ -163,6 +173,8 @@ class SlackNotifier:
         name = item.name if item else r.item_slug
         if r.approver_id is not None:
             await self._tell(r.person_id, lambda _: redemption_outcome_card(r, name))
+        if r.status is RedemptionStatus.APPROVED and item and item.owner_email:
+            await self._ask_owner(r, item.name, item.owner_email)
         if r.status is RedemptionStatus.APPROVED and self._vault is not None:
             codes = await self._vault.open_issued(r.key)
             if codes and await self._tell(r.person_id, lambda _: codes_card(name, codes)):

@@ -21,6 +21,7 @@ from adapters.chat.cards import (
     celebration_card,
     codes_card,
     expiring_card,
+    fulfil_card,
     lines_card,
     received_text,
     redemption_outcome_card,
@@ -184,6 +185,15 @@ class TeamsNotifier:
         body = cards.message(cards.decision_card(lines, decision, render), lines[0])
         await self.tell(approver, body)
 
+    async def _ask_owner(self, r: Redemption, item: str, owner_email: str) -> None:
+        """An experience is fulfilled by a named person: they are asked to arrange it."""
+        async with self._uow(readonly=True) as uow:
+            owner = await uow.people.by_email(owner_email)
+            requester = await uow.people.get(r.person_id)
+        if owner is not None and requester is not None:
+            card = fulfil_card(r, item, requester.display_name)
+            await self._card(owner.id, lambda _: card)
+
     async def _outcome(self, r: Redemption) -> None:
         """As in Slack: the decision, then a gift card's codes once. Codes are never queued
         in the outbox (it is plain text): undelivered, they stay sealed in their table."""
@@ -194,6 +204,8 @@ class TeamsNotifier:
         name = item.name if item else r.item_slug
         if r.approver_id is not None:
             await self._card(r.person_id, lambda _: redemption_outcome_card(r, name))
+        if r.status is RedemptionStatus.APPROVED and item and item.owner_email:
+            await self._ask_owner(r, item.name, item.owner_email)
         if r.status is RedemptionStatus.APPROVED and self._vault is not None:
             codes = await self._vault.open_issued(r.key)
             sent = codes and await self._card(

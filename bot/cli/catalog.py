@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -85,3 +88,44 @@ async def _add_codes(settings: Settings, item: str, plain: list[str]) -> int:
         return await vault.add(item, plain)
     finally:
         await app.close()
+
+
+@catalog.command("report")
+@click.argument("kind", type=click.Choice(["cash_out", "charity"]))
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the last.")
+def report(kind: str, since: datetime | None, until: datetime | None) -> None:
+    """CSV on stdout of approved cash-out requests (for payroll: laurel pays nothing) or
+    charity donations (for finance), by the day they were approved."""
+    settings = configured()
+    start = (since or datetime(1970, 1, 1)).replace(tzinfo=UTC)
+    end = (until or datetime(9999, 1, 1)).replace(tzinfo=UTC)
+    rows = run(lambda: _approved(settings, ItemKind(kind), start, end))
+    out = csv.writer(sys.stdout)
+    out.writerow(["request", "approved_at", "email", "name", "item", "quantity", "points"])
+    out.writerows(rows)
+
+
+async def _approved(
+    settings: Settings, kind: ItemKind, since: datetime, until: datetime
+) -> list[list[object]]:
+    app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    try:
+        async with app.uow(readonly=True) as uow:
+            items = {i.slug: i for i in await uow.catalog.items() if i.kind is kind}
+            found = await uow.redemptions.approved(list(items), since, until)
+            people = await uow.people.get_many(sorted({r.person_id for r in found}))
+    finally:
+        await app.close()
+    return [
+        [
+            r.id,
+            r.decided_at.isoformat() if r.decided_at else "",
+            people[r.person_id].email,
+            people[r.person_id].display_name,
+            items[r.item_slug].name,
+            r.quantity,
+            r.points,
+        ]
+        for r in found
+    ]
