@@ -150,6 +150,7 @@ class MsgId(StrEnum):
     GIFT_CARDS_LOW = "gift_cards.low"
     POINTS_EXPIRING = "points.expiring"
     FULFIL_EXPERIENCE = "fulfil.experience"
+    DECLINE_NOTE = "decision.decline_note"
     HELP_SHOP = "help.shop"
     HELP_REDEEM = "help.redeem"
     HELP_REDEMPTIONS = "help.redemptions"

@@ -251,3 +251,19 @@ async def test_each_person_is_told_once_on_the_platform_they_use(both: TeamsWorl
     ]
     teams_dms = [s for s in world.connector.sent if "gave you" in str(s.activity)]
     assert (len(slack_dms), len(teams_dms)) == (1, 1)
+
+
+async def test_a_decline_carries_the_reason_typed_on_the_card(
+    decision_world: tuple[TeamsWorld, list[str]], tmp_path: Path
+) -> None:
+    world, _ = decision_world
+    await say(world, MARIA, "help")
+    conversation, card_id = await send_decision_card(world, "maria@example.com")
+    card = world.connector.sent[-1].activity["attachments"][0]["content"]
+    assert any(i.get("type") == "Input.Text" and i["id"] == "note" for i in card["body"])
+    decline = click(world, MARIA, "decline", conversation, card_id)
+    decline["value"]["action"]["data"]["note"] = "  not this quarter  "
+    assert (await world.post(decline)).status == 200
+    async with world.app.uow(readonly=True) as uow:
+        decided = await uow.decisions.get("dec-1")
+    assert decided is not None and decided.note == "not this quarter"

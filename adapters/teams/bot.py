@@ -151,17 +151,25 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
             return InvokeResponse(status=200, body=_error(400, "unknown outcome"))
         lines = [str(line) for line in data.get("lines") or []]
         return InvokeResponse(
-            status=200, body=await self._decide(turn_context, data["key"], outcome, lines)
+            status=200,
+            body=await self._decide(
+                turn_context,
+                data["key"],
+                outcome,
+                lines,
+                _note(data) if outcome is Outcome.DECLINE else "",
+            ),
         )
 
     async def _decide(
-        self, turn: TurnContext, key: str, outcome: Outcome, lines: list[str]
+        self, turn: TurnContext, key: str, outcome: Outcome, lines: list[str], note: str
     ) -> Json:
         """The first click decides; every click gets the decided card, drawn in place."""
         actor = await self.directory.sender(turn)
         render = self.renderer(actor)
         try:
-            result = await self.bus.handle(Decide(key=key, outcome=outcome, person_id=actor.id))
+            decide = Decide(key=key, outcome=outcome, person_id=actor.id, note=note)
+            result = await self.bus.handle(decide)
         except DomainError as refused:
             return {
                 "statusCode": 200,
@@ -217,6 +225,12 @@ def welcome_card() -> Card:
     intro = text(MsgId.WELCOME, example="@laurel kudos @name +5 …", help="@laurel help")
     listed = help_card()
     return Card([Section([intro]), Section(listed.sections[0].lines, heading=listed.title)])
+
+
+def _note(data: dict[str, Any]) -> str:
+    """The decline reason typed on the card, if any (kept short)."""
+    note = data.get(cards.NOTE)
+    return note.strip()[:300] if isinstance(note, str) else ""
 
 
 def _error(status: int, message: str) -> dict[str, Any]:

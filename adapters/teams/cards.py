@@ -18,6 +18,7 @@ Json = dict[str, Any]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 DECIDE_VERB = "laurel_decide"
+NOTE = "note"  # the decline reason's input
 _TONE_COLOR = {Tone.OK: "Good", Tone.ERROR: "Attention", Tone.INFO: "Default"}
 _STYLE = {
     Outcome.APPROVE: "positive",
@@ -119,9 +120,13 @@ def announcement(
 def decision_card(lines: list[str], decision: Decision, render: Renderer) -> Json:
     """A card asking for a decision: its buttons carry the decision's key (Universal Actions).
 
-    The lines travel in the action data so that the decided card can be redrawn in place.
+    The lines travel in the action data so that the decided card can be redrawn in place;
+    an optional reason field goes with a Decline (Action.Execute sends the card's inputs).
     """
     body = [block(line) for line in lines]
+    if Outcome.DECLINE in decision.options:
+        label = render(text(MsgId.DECLINE_NOTE))
+        body.append({"type": "Input.Text", "id": NOTE, "label": label, "maxLength": 300})
     actions = []
     for outcome in decision.options:
         action: Json = {
