@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,7 +21,7 @@ from core.policy import GivingPolicy
 
 from .conftest import migrated_engine
 from .slack_fake import FakeSlackApi
-from .slack_requests import signed
+from .slack_requests import block_actions, signed
 
 SECRET = "test-signing-secret"
 
@@ -76,3 +77,19 @@ async def slack_world(
         web_app = web.build(app)
         async with TestClient(TestServer(web_app)) as http:
             yield SlackWorld(api=api, app=app, http=http, slack=web_app[web.SLACK])
+
+
+async def click(world: SlackWorld, posted: Any, action_id: str, user_id: str, name: str) -> Any:
+    """Click a button of a message the app posted (a recorded chat.postMessage call), as
+    Slack would send it; returns what the app answered on the click's response_url."""
+    blocks = posted.args["blocks"]
+    actions = next(b for b in blocks if b["type"] == "actions")["elements"]
+    button = next(e for e in actions if e["action_id"] == action_id)
+    message = {"type": "message", "ts": "1.1", "user": "UBOT", "blocks": blocks}
+    url = world.api.response_url(name)
+    await world.post(
+        block_actions(
+            action_id, button["value"], user_id=user_id, message=message, response_url=url
+        )
+    )
+    return (await world.api.wait_for_response(name))[0]

@@ -100,7 +100,8 @@ async def test_codes_stay_readable_after_a_new_key_is_put_first(world: SlackWorl
 
 async def test_the_whole_lifecycle_through_the_slack_route(world: SlackWorld) -> None:
     """Request by /kudos, the manager's DM with buttons, the click, the code by DM."""
-    from .slack_requests import block_actions, slash_command
+    from .slack_harness import click
+    from .slack_requests import slash_command
 
     await GiftCardVault(world.app.engine, SecretBox.from_setting(OLD_KEY)).add("coffee", CODES)
     await world.post(
@@ -111,19 +112,7 @@ async def test_the_whole_lifecycle_through_the_slack_route(world: SlackWorld) ->
     ask = next(
         c for c in world.api.calls_to("chat.postMessage") if "asks for Coffee card" in str(c.args)
     )
-    buttons = next(b for b in ask.args["blocks"] if b["type"] == "actions")["elements"]
-    approve = next(b for b in buttons if b["action_id"] == "laurel_decide:approve")
-    message = {"type": "message", "ts": "1.1", "user": "UBOT", "blocks": ask.args["blocks"]}
-    await world.post(
-        block_actions(
-            approve["action_id"],
-            approve["value"],
-            user_id="U2",
-            message=message,
-            response_url=world.api.response_url("m"),
-        )
-    )
-    await world.api.wait_for_response("m")
+    await click(world, ask, "laurel_decide:approve", "U2", "m")
     await world.settle()
     codes = [c for c in world.api.calls_to("chat.postMessage") if "GC-AAAA-1111" in str(c.args)]
     assert len(codes) == 1

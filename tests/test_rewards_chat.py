@@ -15,8 +15,8 @@ from core.ledger import AccountKind, AccountRef
 from core.rewards import CatalogItem, ItemKind
 
 from . import teams_activities as act
-from .slack_harness import SlackWorld, slack_world
-from .slack_requests import block_actions, slash_command
+from .slack_harness import SlackWorld, click, slack_world
+from .slack_requests import slash_command
 from .teams_harness import TeamsWorld, teams_world
 from .test_teams import card_text
 
@@ -80,31 +80,10 @@ async def test_a_slack_redemption_is_approved_by_the_manager_in_a_dm(slack: Slac
         c for c in slack.api.calls_to("chat.postMessage") if "asks for Laurel mug" in str(c.args)
     ]
     assert len(asks) == 1
-    buttons = next(b for b in asks[0].args["blocks"] if b["type"] == "actions")
-    approve = next(e for e in buttons["elements"] if e["action_id"] == "laurel_decide:approve")
-    message = {"type": "message", "ts": "1.2", "user": "UBOT", "blocks": asks[0].args["blocks"]}
     # Ana cannot approve her own request, even with the button in hand.
-    await slack.post(
-        block_actions(
-            approve["action_id"],
-            approve["value"],
-            user_id="U1",
-            message=message,
-            response_url=slack.api.response_url("self"),
-        )
-    )
-    refused = (await slack.api.wait_for_response("self"))[0]
+    refused = await click(slack, asks[0], "laurel_decide:approve", "U1", "self")
     assert "your own request" in refused["text"]
-    await slack.post(
-        block_actions(
-            approve["action_id"],
-            approve["value"],
-            user_id="U2",
-            message=message,
-            response_url=slack.api.response_url("maria"),
-        )
-    )
-    decided = (await slack.api.wait_for_response("maria"))[0]
+    decided = await click(slack, asks[0], "laurel_decide:approve", "U2", "maria")
     assert decided["replace_original"] and decided["text"].startswith("Approved by Maria Rossi")
     await slack.settle()
     assert await earned_and_held(slack.app.uow, "ana@example.com") == (20, 0)
