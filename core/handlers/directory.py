@@ -159,8 +159,8 @@ async def _apply(
             source=source,
         )
         if not write:
-            placeholder = Person(id=0, email=new.email, display_name=new.display_name, handle="")
-            return _Outcome(placeholder, "created")
+            would_be = Person(id=0, email=new.email, display_name=new.display_name, handle="")
+            return _Outcome(would_be, "created")  # a dry run: nobody is added
         handle = await free_handle(uow, new.email.split("@", 1)[0])
         return _Outcome(await uow.people.add(new, handle=handle, manager_id=None), "created")
     other = await uow.people.by_email(normal_email(record.email))
