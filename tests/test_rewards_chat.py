@@ -187,3 +187,37 @@ async def test_the_owner_of_an_experience_is_asked_to_arrange_it(slack: SlackWor
         if "Please arrange A day off" in str(c.args)
     ]
     assert len(asks) == 1 and "Ana Lima" in str(asks[0].args)
+
+
+async def test_a_teams_gift_card_code_arrives_once_after_approval(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from adapters.persistence.gift_cards import GiftCardVault
+    from adapters.secrets import SecretBox
+
+    key = Fernet.generate_key().decode()
+    async with teams_world("sqlite", tmp_path, LAUREL_SECRET_KEYS=key) as world:
+        c = world.connector
+        c.add_member("29:ana", aad="aad-ana", name="Ana Lima", email="ana@example.com")
+        c.add_member("29:maria", aad="aad-maria", name="Maria Rossi", email="maria@example.com")
+        await organisation(world.app.bus)
+        await give_ana(world.app.uow, world.app.bus, 50)
+        card = CatalogItem(slug="coffee", name="Coffee card", kind=ItemKind.GIFT_CARD, price=10)
+        await world.app.bus.handle(PutCatalogItem(item=card))
+        await GiftCardVault(world.app.engine, SecretBox.from_setting(key)).add("coffee", ["GC-T-1"])
+        ana = act.user("29:ana", "aad-ana", "Ana Lima")
+        maria = act.user("29:maria", "aad-maria", "Maria Rossi")
+        await world.post(act.message(c.url, sender=maria, text="help"))
+        ask = act.message(c.url, sender=ana, text="redeem coffee")
+        await world.post(ask)
+        await world.settle()
+        chat = "a:personal-aad-maria"
+        request = next(s for s in c.to(chat) if "asks for Coffee card" in card_text(c.cards(s)[0]))
+        data = next(a for a in c.cards(request)[0]["actions"] if a["title"] == "Approve")["data"]
+        click = act.invoke_action(
+            c.url, sender=maria, data=data, reply_to=request.id, conversation_id=chat
+        )
+        assert (await world.post(click)).status == 200
+        await world.settle()
+        got = [s for s in c.to(ask["conversation"]["id"]) if "GC-T-1" in card_text(c.cards(s)[0])]
+        assert len(got) == 1
