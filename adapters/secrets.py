@@ -1,8 +1,9 @@
 """Encryption of secrets at rest (platform tokens, gift-card codes): MultiFernet.
 
 LAUREL_SECRET_KEYS holds comma-separated Fernet keys. The first encrypts; every key
-decrypts, so a key can be rotated in by putting the new one first and rotated out
-once `rotate()` has re-encrypted what the old one wrote.
+decrypts, so a new key is rotated in by putting it first and keeping the old ones after
+it; `rotate()` re-encrypts a secret with the first key, which is how an old key can be
+retired once everything it sealed has been rotated (no command does it yet).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class SecretBox:
             self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
         except ValueError as error:
             raise SecretsUnavailable(f"LAUREL_SECRET_KEYS: {error}") from None
-        # A separate key for fingerprints, derived from the encrypting key.
-        self._fingerprints = hashlib.sha256(b"laurel fingerprint:" + keys[0].strip().encode())
+        # Keys for fingerprints, derived from each Fernet key (the first one's is current).
+        self._fingerprint_keys = [
+            hashlib.sha256(b"laurel fingerprint:" + key.strip().encode()).digest() for key in keys
+        ]
 
     @classmethod
     def from_setting(cls, value: str | None) -> SecretBox:
@@ -42,10 +45,16 @@ class SecretBox:
             raise SecretsUnavailable("no key in LAUREL_SECRET_KEYS opens this secret") from None
 
     def fingerprint(self, plain: str) -> str:
-        """A keyed hash (HMAC-SHA256): equal secrets match without being readable. It
-        follows the encrypting key, so it finds duplicates among secrets added since the
-        last rotation."""
-        return hmac.new(self._fingerprints.digest(), plain.encode(), hashlib.sha256).hexdigest()
+        """A keyed hash (HMAC-SHA256) with the current key: equal secrets match without
+        being readable."""
+        return self.fingerprints(plain)[0]
+
+    def fingerprints(self, plain: str) -> list[str]:
+        """The secret's fingerprint under every configured key: after a rotation, a secret
+        stored under the old key is still recognised."""
+        return [
+            hmac.new(k, plain.encode(), hashlib.sha256).hexdigest() for k in self._fingerprint_keys
+        ]
 
     def rotate(self, sealed: str) -> str:
         """The same secret, encrypted with the first key."""

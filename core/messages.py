@@ -146,6 +146,7 @@ class MsgId(StrEnum):
     REDEMPTION_APPROVED = "redemption.approved"
     REDEMPTION_DECLINED = "redemption.declined"
     REDEMPTION_NOTE = "redemption.note"
+    REDEMPTION_EXPIRED = "redemption.expired"
     REDEMPTION_CODE = "redemption.code"
     GIFT_CARDS_LOW = "gift_cards.low"
     POINTS_EXPIRING = "points.expiring"
@@ -164,6 +165,7 @@ class MsgId(StrEnum):
     DIRECTORY_UNKNOWN_MANAGER = "directory.unknown_manager"
     DIRECTORY_DUPLICATE = "directory.duplicate"
     DIRECTORY_BAD_FIELD = "directory.bad_field"
+    DIRECTORY_TOO_MANY_LEAVERS = "directory.too_many_leavers"
     # console
     CONSOLE_WELCOME = "console.welcome"
     CONSOLE_ACTING_AS = "console.acting_as"

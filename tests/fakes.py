@@ -218,9 +218,6 @@ class FakePeople(_Repo):
     async def with_role(self, role: Role) -> list[int]:
         return sorted(i for i, p in self.s.people.items() if p.active and role in p.roles)
 
-    async def active_ids(self) -> list[int]:
-        return sorted(i for i, p in self.s.people.items() if p.active)
-
     async def count(self) -> int:
         return len(self.s.people)
 

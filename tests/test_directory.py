@@ -207,3 +207,32 @@ async def test_a_person_of_another_source_stays_its_own(world: Harness) -> None:
     await sync(world, ORG[0])  # the CSV names Maria too
     report = await world.bus.handle(SyncDirectory(records=(ORG[1],), source="csv", complete=True))
     assert report.deactivated == []  # Maria is SCIM's, not the CSV's to remove
+
+
+async def test_chat_activity_never_brings_back_a_directory_leaver(world: Harness) -> None:
+    from core.commands import SyncChatProfile
+    from core.people import Identity
+
+    await sync(world, *ORG)
+    await sync(world, rec("ben@example.com", "Ben Weber", 4, active=False))
+    await world.bus.handle(
+        SyncChatProfile(
+            identity=Identity(platform="teams", workspace="t", user_id="aad-ben"),
+            email="ben@example.com",
+            display_name="Ben Weber",
+            active=True,
+        )
+    )
+    async with world.uow(readonly=True) as uow:
+        ben = await uow.people.by_email("ben@example.com")
+    assert ben is not None and not ben.active
+
+
+async def test_a_pull_missing_too_many_people_deactivates_nobody(world: Harness) -> None:
+    staff = [rec(f"p{i}@example.com", f"P {i}", i + 2) for i in range(12)]
+    await sync(world, *staff, complete=True)
+    report = await sync(world, *staff[:4], complete=True)  # 8 of 12 missing: a broken file
+    assert report.deactivated == []
+    assert [p.problem.key for p in report.problems] == [MsgId.DIRECTORY_TOO_MANY_LEAVERS]
+    fine = await sync(world, *staff[:10], complete=True)  # 2 of 12: people leaving
+    assert sorted(fine.deactivated) == ["p10@example.com", "p11@example.com"]

@@ -116,3 +116,9 @@ async def test_the_whole_lifecycle_through_the_slack_route(world: SlackWorld) ->
     await world.settle()
     codes = [c for c in world.api.calls_to("chat.postMessage") if "GC-AAAA-1111" in str(c.args)]
     assert len(codes) == 1
+
+
+async def test_a_code_added_before_a_key_rotation_is_still_recognised(world: SlackWorld) -> None:
+    await GiftCardVault(world.app.engine, SecretBox.from_setting(OLD_KEY)).add("coffee", CODES)
+    rotated = GiftCardVault(world.app.engine, SecretBox.from_setting(f"{NEW_KEY},{OLD_KEY}"))
+    assert await rotated.add("coffee", [CODES[0], "GC-NEW-3333"]) == 1

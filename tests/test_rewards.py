@@ -373,3 +373,59 @@ async def test_a_request_waiting_for_finance_can_still_be_cancelled(world: Harne
     )
     await world.bus.handle(CancelRedemption(person_id=ana.id, redemption_id=big.id))
     assert await balances(world, ana) == (100, 0)
+
+
+async def test_finance_cannot_be_skipped_by_rerouting_or_by_one_hr_admin(world: Harness) -> None:
+    maria, ana, _ = await team(world)
+    await world.policy(min_reason_length=1, finance_approval_points=50)
+    async with world.uow() as uow:  # Maria is also an HR admin
+        await uow.people.update(Person(**{**_fields(maria), "roles": frozenset({Role.HR_ADMIN})}))
+        await uow.commit()
+    fin = await world.person("fin", roles=frozenset({Role.FINANCE}))
+    big = (await world.bus.handle(Redeem(person_id=ana.id, item="mug", quantity=2))).redemption
+    await world.bus.handle(
+        Decide(key=big.decision_key, outcome=Outcome.APPROVE, person_id=maria.id)
+    )
+    with pytest.raises(NotTheApprover):  # she took the first decision: not the second too
+        await world.bus.handle(
+            Decide(key=big.finance_key, outcome=Outcome.APPROVE, person_id=maria.id)
+        )
+    # Ana moves to a new manager: the request waiting for finance stays finance's.
+    lead = await world.person("lead")
+    async with world.uow() as uow:
+        moved = await uow.people.get(ana.id)
+        assert moved is not None
+    from core.commands import SyncDirectory
+    from core.directory import DirectoryRecord
+
+    await world.bus.handle(
+        SyncDirectory(
+            source="csv",
+            records=(
+                DirectoryRecord(
+                    email=ana.email, display_name=ana.display_name, manager_email=lead.email
+                ),
+            ),
+        )
+    )
+    async with world.uow(readonly=True) as uow:
+        waiting = await uow.redemptions.get(big.id)
+    assert waiting is not None and waiting.approver_id == fin.id
+    with pytest.raises(NotTheApprover):
+        await world.bus.handle(
+            Decide(key=big.finance_key, outcome=Outcome.APPROVE, person_id=lead.id)
+        )
+    assert (
+        await world.bus.handle(
+            Decide(key=big.finance_key, outcome=Outcome.APPROVE, person_id=fin.id)
+        )
+    ).first
+
+
+async def test_a_leavers_own_pending_requests_are_refunded(world: Harness) -> None:
+    _, ana, _ = await team(world)
+    await world.bus.handle(Redeem(person_id=ana.id, item="mug"))
+    await world.bus.handle(DeactivatePerson(person_id=ana.id))
+    assert await balances(world, ana) == (100, 0)
+    [cancelled] = events(world, RedemptionDeclined)
+    assert cancelled.redemption.status is RedemptionStatus.CANCELLED

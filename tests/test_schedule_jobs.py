@@ -122,7 +122,10 @@ async def test_celebrations_respect_the_opt_out_and_the_switch(world: Harness) -
     person = await by_email(world, "b@example.com")
     await world.bus.handle(SetMuted(person_id=person.id, kind="celebrations", muted=True))
     world.clock.set(datetime(2026, 11, 27, 10, tzinfo=UTC))
-    assert await world.bus.handle(CelebrateMilestones()) == 0
+    assert await world.bus.handle(CelebrateMilestones()) == 1  # the points, without the fuss
+    assert events(world, Celebrated) == []
+    async with world.uow(readonly=True) as uow:
+        assert await uow.ledger.balance(AccountRef(AccountKind.EARNED, person.id)) == 10
     await world.bus.handle(SetMuted(person_id=person.id, kind="celebrations", muted=False))
     await world.policy(celebrations=False)
     assert await world.bus.handle(CelebrateMilestones()) == 0

@@ -427,7 +427,7 @@ async def test_decision_buttons_decide_once_and_say_who(
             response_url=world.api.response_url("maria"),
         ),
         block_actions(
-            "laurel_decide:decline",
+            "laurel_decide:approve",
             "dec-1",
             user_id="U2",
             message=message,
@@ -441,10 +441,59 @@ async def test_decision_buttons_decide_once_and_say_who(
     winner, loser = (first, second) if first.get("replace_original") else (second, first)
     assert winner["replace_original"] is True
     assert not any(b["type"] == "actions" for b in winner["blocks"])
-    assert winner["text"].startswith(("Approved by Maria Rossi on", "Declined by Omar Haddad on"))
+    assert winner["text"].startswith(("Approved by Maria Rossi on", "Approved by Omar Haddad on"))
     assert loser["response_type"] == "ephemeral" and loser["replace_original"] is False
     assert loser["text"].startswith("Already decided by")
     assert applied == ["dec-1"]
+
+
+async def test_decline_asks_for_a_reason_in_a_modal_then_decides(
+    decision_world: tuple[SlackWorld, list[str]], tmp_path: Path
+) -> None:
+    import json as json_
+
+    from adapters.i18n import Renderer
+    from adapters.slack.decisions import DECLINE_MODAL, decision_actions
+    from core.commands import OpenDecision
+
+    from .slack_requests import block_actions, plain_text_input, view_submission
+
+    world, applied = decision_world
+    decision = await world.app.bus.handle(OpenDecision(key="dec-1", kind="test", subject="42"))
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Gift card?"}},
+        decision_actions(decision, Renderer("en")),
+    ]
+    message = {"type": "message", "ts": "1700000009.000100", "user": "UBOT", "blocks": blocks}
+    url = world.api.response_url("omar")
+    await world.post(
+        block_actions(
+            "laurel_decide:decline", "dec-1", user_id="U2", message=message, response_url=url
+        )
+    )
+    opened = (await world.api.wait_for("views.open"))[0].args["view"]
+    assert opened["callback_id"] == DECLINE_MODAL
+    assert_valid_blocks({"blocks": opened["blocks"]}, "modal", tmp_path)
+    assert applied == []  # nothing is decided before the reason's modal is submitted
+    submit = view_submission(
+        DECLINE_MODAL,
+        {"note": {"note": plain_text_input("not this quarter")}},
+        user_id="U2",
+        private_metadata=opened["private_metadata"],
+    )
+    answer = await world.post(submit)
+    assert answer.status == 200
+    rewritten = (await world.api.wait_for_response("omar"))[0]
+    assert rewritten["replace_original"] is True
+    assert rewritten["text"].startswith("Declined by Omar Haddad")
+    assert rewritten["blocks"][0]["text"]["text"] == "Gift card?"
+    async with world.app.uow(readonly=True) as uow:
+        decided = await uow.decisions.get("dec-1")
+    assert decided is not None and decided.note == "not this quarter" and applied == ["dec-1"]
+    # Submitting again (a second tab) is told, in the modal, that it is decided.
+    again = await world.post(submit)
+    errors = json_.loads(await again.text())
+    assert errors["response_action"] == "errors" and "Already decided" in errors["errors"]["note"]
 
 
 async def test_a_failing_event_listener_apologises_to_the_person(world: SlackWorld) -> None:

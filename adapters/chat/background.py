@@ -7,8 +7,11 @@ ack, a Teams reply), so it runs as a task of its own; shutdown and tests drain t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import Any
+
+log = logging.getLogger("laurel.delivery")
 
 
 class Background:
@@ -18,7 +21,13 @@ class Background:
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)  # held here: the loop keeps only weak references to tasks
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        """A delivery that failed unexpectedly is logged with its trace, not lost silently."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a delivery failed", exc_info=error)
 
     async def drain(self) -> None:
         """Wait for deliveries in flight, and for any they start."""

@@ -421,7 +421,12 @@ def redemption_outcome_card(r: Redemption, item: str) -> Card:
     """What the requester hears once their request is decided."""
     if r.status is RedemptionStatus.APPROVED:
         return lines_card(text(MsgId.REDEMPTION_APPROVED, id=r.id, item=item), tone=Tone.OK)
-    lines = [text(MsgId.REDEMPTION_DECLINED, id=r.id, item=item, points=points(r.points))]
+    key = (
+        MsgId.REDEMPTION_EXPIRED
+        if r.status is RedemptionStatus.EXPIRED
+        else MsgId.REDEMPTION_DECLINED
+    )
+    lines = [text(key, id=r.id, item=item, points=points(r.points))]
     if r.note:
         lines.append(text(MsgId.REDEMPTION_NOTE, note=r.note))
     return lines_card(*lines)

@@ -77,22 +77,35 @@ class GiftCardVault:
         self._box = box
 
     async def add(self, item_slug: str, plain_codes: list[str]) -> int:
-        """Seal and add codes; ones already known are skipped. Returns how many were added."""
+        """Seal and add codes; ones already known (under any configured key) are skipped.
+        Returns how many were added."""
         now = datetime.now(UTC)
-        rows = [
-            {
-                "item_slug": item_slug,
-                "sealed": self._box.seal(code.strip()),
-                "fingerprint": self._box.fingerprint(code.strip()),
-                "state": AVAILABLE,
-                "added_at": now,
-            }
-            for code in plain_codes
-            if code.strip()
-        ]
-        if not rows:
+        wanted = {code.strip(): self._box.fingerprints(code.strip()) for code in plain_codes}
+        wanted.pop("", None)
+        if not wanted:
             return 0
+        every = [f for prints in wanted.values() for f in prints]
         async with self._engine.begin() as conn:
+            known = set(
+                (
+                    await conn.execute(
+                        sa.select(codes.c.fingerprint).where(codes.c.fingerprint.in_(every))
+                    )
+                ).scalars()
+            )
+            rows = [
+                {
+                    "item_slug": item_slug,
+                    "sealed": self._box.seal(code),
+                    "fingerprint": prints[0],
+                    "state": AVAILABLE,
+                    "added_at": now,
+                }
+                for code, prints in wanted.items()
+                if not known.intersection(prints)
+            ]
+            if not rows:
+                return 0
             stmt = insert(conn, codes).on_conflict_do_nothing(index_elements=["fingerprint"])
             done = await conn.execute(stmt.returning(codes.c.id), rows)
             return len(done.all())

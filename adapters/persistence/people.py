@@ -201,10 +201,6 @@ class SqlPeople:
         )
         return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
 
-    async def active_ids(self) -> list[int]:
-        stmt = sa.select(people.c.id).where(people.c.active.is_(True)).order_by(people.c.id)
-        return [int(i) for i in (await self._conn.execute(stmt)).scalars()]
-
     async def count(self) -> int:
         return int(
             (await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one()

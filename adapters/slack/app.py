@@ -230,6 +230,10 @@ class SlackAdapter:
         async def decide(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await decisions.on_click(ack, body, respond, ctx)
 
+        @app.view(decisions.DECLINE_MODAL)
+        async def decline_reason(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await decisions.on_reason(ack, body, ctx)
+
         @app.view(GIVE_MODAL)
         async def give_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
             await giving.submit_modal(ack, body, ctx)

@@ -32,6 +32,7 @@ from core.bus import MessageBus
 from core.events import (
     AllowanceReminder,
     Celebrated,
+    GiftCardsLow,
     KudosGiven,
     PointsExpiring,
     RedemptionApproved,
@@ -105,6 +106,7 @@ class TeamsAdapter:
             RedemptionApproved,
             RedemptionDeclined,
             PointsExpiring,
+            GiftCardsLow,
         ):
             bus.subscribe(kind, self.notifier)
 

@@ -81,23 +81,6 @@ class Sender:
         )
         return str(await self._retrying(lambda: self._in(reference, _post(body, reply_to))))
 
-    async def update(
-        self, service_url: str, conversation_id: str, activity_id: str, body: Json
-    ) -> None:
-        reference = ConversationReference(
-            channel_id=CHANNEL,
-            service_url=service_url,
-            conversation=ConversationAccount(id=conversation_id),
-        )
-
-        async def put(turn: TurnContext) -> str:
-            activity = Activity().deserialize({**body, "id": activity_id})
-            activity.conversation = turn.activity.conversation
-            await turn.update_activity(activity)
-            return activity_id
-
-        await self._retrying(lambda: self._in(reference, put))
-
     async def open_personal(self, member: TeamsMember) -> str:
         """Create (or find: Teams returns the existing one) the bot's chat with the member."""
         parameters = ConversationParameters(

@@ -23,6 +23,7 @@ from adapters.chat.cards import (
     expiring_card,
     fulfil_card,
     lines_card,
+    low_pool_card,
     received_text,
     redemption_outcome_card,
     reminder_card,
@@ -35,6 +36,7 @@ from core.events import (
     AllowanceReminder,
     Celebrated,
     Event,
+    GiftCardsLow,
     KudosGiven,
     PointsExpiring,
     RedemptionApproved,
@@ -43,7 +45,7 @@ from core.events import (
     TierReached,
 )
 from core.messages import MsgId, Text, text
-from core.people import Person
+from core.people import Person, Role
 from core.ports import UnitOfWorkFactory
 from core.recognition import Recognition
 from core.rewards import Redemption, RedemptionStatus
@@ -86,6 +88,10 @@ class TeamsNotifier:
         elif isinstance(event, AllowanceReminder):
             card = reminder_card(event.left, event.ends_on)
             self._background.spawn(self._card(event.person_id, lambda _: card))
+        elif isinstance(event, GiftCardsLow):
+            self._background.spawn(
+                self._tell_role(Role.HR_ADMIN, low_pool_card(event.item, event.left))
+            )
         elif isinstance(event, PointsExpiring):
             card = expiring_card(event.points, event.on)
             self._background.spawn(self._card(event.person_id, lambda _: card))
@@ -165,6 +171,12 @@ class TeamsNotifier:
             return False
         body = cards.card_message(card(person), self.renderer(person))
         return await self.tell(person, body, queue=queue)
+
+    async def _tell_role(self, role: Role, card: Card) -> None:
+        async with self._uow(readonly=True) as uow:
+            ids = await uow.people.with_role(role)
+        for person_id in ids:
+            await self._card(person_id, lambda _: card)
 
     async def _ask(self, r: Redemption, key: str) -> None:
         """The approver's card: the request, with Approve / Decline (Action.Execute)."""

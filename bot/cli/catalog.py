@@ -103,7 +103,14 @@ def report(kind: str, since: datetime | None, until: datetime | None) -> None:
     rows = run(lambda: _approved(settings, ItemKind(kind), start, end))
     out = csv.writer(sys.stdout)
     out.writerow(["request", "approved_at", "email", "name", "item", "quantity", "points"])
-    out.writerows(rows)
+    out.writerows([[_inert(cell) for cell in row] for row in rows])
+
+
+def _inert(cell: object) -> object:
+    """Names come from chat profiles: a spreadsheet must not run "=HYPERLINK(…)" as a formula."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
 
 
 async def _approved(

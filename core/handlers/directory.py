@@ -31,6 +31,9 @@ from ..ports import UnitOfWork
 from .people import free_handle
 from .rewards import reroute_from
 
+MAX_LEAVERS_SHARE = 1 / 3  # of a source's active people, in one complete sync
+MAX_LEAVERS_ANYWAY = 5  # a small organisation may lose a few people at once
+
 
 @dataclass
 class _Outcome:
@@ -54,7 +57,8 @@ async def sync_directory(cmd: SyncDirectory, uow: UnitOfWork, *, clock: Clock) -
         seen.add(outcome.person.id)
         _count(report, outcome, normal_email(record.email))
         pending_managers.append((outcome.person, record.manager_email))
-    for person in await _link_managers(uow, pending_managers, write=not cmd.dry_run):
+    linked = await _link_managers(uow, pending_managers, clock.now(), write=not cmd.dry_run)
+    for person in linked:
         if person.email not in report.created and person.email not in report.updated:
             report.unchanged -= 1  # only the manager changed: that is an update too
             report.updated.append(person.email)
@@ -73,13 +77,22 @@ async def _deactivate_missing(
     now: datetime,
 ) -> None:
     """The source's active people it no longer lists have left. Someone whose row had a
-    problem is still listed: one bad cell must not make a leaver."""
+    problem is still listed: one bad cell must not make a leaver. A pull that would take
+    away more than a third of the source's people at once (a half-written file, a partial
+    answer) deactivates nobody and says so."""
+    active, missing = 0, []
     for person_id in await uow.people.ids_from_source(cmd.source):
-        if person_id in seen:
-            continue
         person = await uow.people.get(person_id)
-        if person is None or not person.active or person.email in listed:
+        if person is None or not person.active:
             continue
+        active += 1
+        if person_id not in seen and person.email not in listed:
+            missing.append(person)
+    if len(missing) > max(MAX_LEAVERS_ANYWAY, active * MAX_LEAVERS_SHARE):
+        warning = text(MsgId.DIRECTORY_TOO_MANY_LEAVERS, count=len(missing), total=active)
+        report.problems.append(RowProblem(0, "", warning))
+        return
+    for person in missing:
         report.deactivated.append(person.email)
         if not cmd.dry_run:
             await _deactivate(uow, person, now)
@@ -192,7 +205,11 @@ async def _apply(
 
 
 async def _link_managers(
-    uow: UnitOfWork, pending: list[tuple[Person, str | None]], *, write: bool = True
+    uow: UnitOfWork,
+    pending: list[tuple[Person, str | None]],
+    now: datetime,
+    *,
+    write: bool = True,
 ) -> list[Person]:
     """Set each person's manager as the directory says (none: no manager); returns who
     got (or, without `write`, would get) a new manager."""
@@ -208,7 +225,7 @@ async def _link_managers(
         if write:
             moved = replace(current, manager_id=wanted)
             await uow.people.update(moved)
-            await reroute_from(uow, moved)  # their pending requests go to the new manager
+            await reroute_from(uow, moved, now)  # their pending requests: to the new manager
         changed.append(current)
     return changed
 
@@ -228,7 +245,7 @@ async def upsert_directory_person(
     if manager_email and await uow.people.by_email(normal_email(manager_email)) is None:
         raise InvalidDirectoryRecord(text(MsgId.DIRECTORY_UNKNOWN_MANAGER, email=manager_email))
     outcome = await _apply(uow, cmd.record, cmd.source, clock.now(), write=True, person=person)
-    await _link_managers(uow, [(outcome.person, manager_email)])
+    await _link_managers(uow, [(outcome.person, manager_email)], clock.now())
     found = await uow.people.get(outcome.person.id)
     assert found is not None
     return found
@@ -253,7 +270,7 @@ async def _deactivate(uow: UnitOfWork, person: Person, now: datetime) -> Person:
 async def _leave(uow: UnitOfWork, person: Person, now: datetime) -> None:
     """A leaver's earned points are kept or expired, as the organisation chose; what waits
     for their decision goes to their manager."""
-    await reroute_from(uow, person)
+    await reroute_from(uow, person, now)
     config = await uow.config.load()
     if config.policy.leaver_points == LeaverPoints.EXPIRE:
         earned = AccountRef(AccountKind.EARNED, person.id)

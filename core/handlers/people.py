@@ -66,12 +66,15 @@ async def sync_chat_profile(cmd: SyncChatProfile, uow: UnitOfWork, *, clock: Clo
         )
         person = await uow.people.add(new, handle=handle, manager_id=None)
     await uow.people.link_identity(person.id, cmd.identity)
+    # The directory decides who works here: a chat account may show that someone left
+    # (a deleted Slack user), never bring back someone the directory deactivated.
+    active = cmd.active and person.active if person.source else cmd.active
     synced = replace(
         person,
         display_name=cmd.display_name or person.display_name,
         tz=known_zone(cmd.tz) or person.tz,
         is_bot=cmd.is_bot,
-        active=cmd.active,
+        active=active,
     )
     if synced != person:
         await uow.people.update(synced)

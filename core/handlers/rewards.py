@@ -230,15 +230,23 @@ async def _needs_finance(uow: UnitOfWork, r: Redemption) -> bool:
     return bool(threshold) and r.points >= threshold
 
 
+async def _finance_approver(uow: UnitOfWork, r: Redemption, *excluded: int) -> int | None:
+    """Someone in finance (else HR) who is neither the requester nor excluded."""
+    first = await uow.decisions.get(r.decision_key)
+    skip = {r.person_id, *excluded, *([first.decided_by] if first and first.decided_by else [])}
+    for role in (Role.FINANCE, Role.HR_ADMIN):
+        chosen = [i for i in await uow.people.with_role(role) if i not in skip]
+        if chosen:
+            return chosen[0]
+    return None
+
+
 async def _ask_finance(uow: UnitOfWork, r: Redemption, first: int) -> None:
     """The manager said yes to a large request: finance decides second (else HR)."""
-    for role in (Role.FINANCE, Role.HR_ADMIN):
-        chosen = [i for i in await uow.people.with_role(role) if i not in (r.person_id, first)]
-        if chosen:
-            break
-    else:
+    chosen = await _finance_approver(uow, r, first)
+    if chosen is None:
         raise NoApprover()
-    await uow.redemptions.reroute(r.id, chosen[0])
+    await uow.redemptions.reroute(r.id, chosen)
     await uow.decisions.add(
         Decision(
             key=r.finance_key,
@@ -247,23 +255,26 @@ async def _ask_finance(uow: UnitOfWork, r: Redemption, first: int) -> None:
             options=(Outcome.APPROVE, Outcome.DECLINE),
         )
     )
-    routed = replace(r, approver_id=chosen[0])
+    routed = replace(r, approver_id=chosen)
     uow.emit(RedemptionRequested(redemption=routed, decision_key=r.finance_key))
 
 
 async def _may_decide(
     uow: UnitOfWork, person_id: int, redemption: Redemption, *, finance: bool
 ) -> bool:
-    """The routed approver, or HR; for the first decision also anyone above the requester
-    in the reporting chain, for the second anyone in finance."""
-    if person_id == redemption.approver_id:
-        return True
+    """First decision: the routed approver, anyone above the requester, or HR. Second
+    (finance) decision: someone in finance or HR who did not take the first: whoever the
+    request was routed to, the role is what counts there."""
     decider = await uow.people.get(person_id)
-    if decider is None:
+    if decider is None or not decider.active:
         return False
     if finance:
-        return bool({Role.FINANCE, Role.HR_ADMIN} & decider.roles)
-    return Role.HR_ADMIN in decider.roles or await is_above(uow, person_id, redemption.person_id)
+        first = await uow.decisions.get(redemption.decision_key)
+        took_first = first is not None and first.decided_by == person_id
+        return bool({Role.FINANCE, Role.HR_ADMIN} & decider.roles) and not took_first
+    if person_id == redemption.approver_id or Role.HR_ADMIN in decider.roles:
+        return True
+    return await is_above(uow, person_id, redemption.person_id)
 
 
 async def _approve(uow: UnitOfWork, redemption: Redemption, at: datetime) -> Redemption:
@@ -379,15 +390,24 @@ async def _expire(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
 
 
 async def _escalate(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
-    approver = await uow.people.get(r.approver_id or 0)
-    above = await uow.people.get(approver.manager_id) if approver and approver.manager_id else None
-    if above is None or not above.active or above.id == r.person_id:
-        return await _remind(uow, r, now)  # nobody above: keep reminding the approver
+    """To the approver's manager; a request waiting for finance goes to someone else in
+    finance instead (a manager cannot take finance's decision)."""
+    key = await _open_key(uow, r)
+    if key == r.finance_key:
+        target = await _finance_approver(uow, r, r.approver_id or 0)
+    else:
+        approver = await uow.people.get(r.approver_id or 0)
+        above = (
+            await uow.people.get(approver.manager_id) if approver and approver.manager_id else None
+        )
+        usable = above is not None and above.active and above.id != r.person_id
+        target = above.id if above is not None and usable else None
+    if target is None:
+        return await _remind(uow, r, now)  # nobody to go to: keep reminding the approver
     if not await uow.runs.claim("approval:escalate", str(r.id), at=now):
         return 0
-    await uow.redemptions.reroute(r.id, above.id)
-    key = await _open_key(uow, r)
-    routed = replace(r, approver_id=above.id)
+    await uow.redemptions.reroute(r.id, target)
+    routed = replace(r, approver_id=target)
     uow.emit(RedemptionRequested(redemption=routed, decision_key=key, reminder=True))
     return 1
 
@@ -411,25 +431,35 @@ async def _open_key(uow: UnitOfWork, r: Redemption) -> str:
     return r.finance_key if first is not None and first.outcome is not None else r.decision_key
 
 
-async def reroute_from(uow: UnitOfWork, person: Person) -> None:
-    """`person` left or changed manager: their own pending requests go to whoever approves
-    for them now, and requests waiting for them (as a leaver) go to their manager."""
+async def reroute_from(uow: UnitOfWork, person: Person, now: datetime) -> None:
+    """`person` changed manager: their pending requests go to the new one. `person` left:
+    their own pending requests are cancelled (refunded: nothing is delivered to a leaver),
+    and requests waiting for their decision go to their manager (finance's stay finance's)."""
     for r in await uow.redemptions.of_person(person.id, limit=100):
-        if r.status is RedemptionStatus.PENDING:
-            await _send_to(uow, r, await approver_for(uow, person))
+        if r.status is not RedemptionStatus.PENDING:
+            continue
+        if not person.active:
+            if await _close_open_decision(uow, r, None, now, "left"):
+                await _refund(uow, r, RedemptionStatus.CANCELLED, now, "")
+        elif await _open_key(uow, r) == r.decision_key:
+            await _send_to(uow, r, (await approver_for(uow, person)).id)
     if person.active:
         return
     above = await uow.people.get(person.manager_id) if person.manager_id else None
     for r in await uow.redemptions.pending_for(person.id):
-        requester = await uow.people.get(r.person_id)
-        if above is not None and above.active and above.id != r.person_id:
-            await _send_to(uow, r, above)
-        elif requester is not None:
-            await _send_to(uow, r, await approver_for(uow, requester))
+        if await _open_key(uow, r) == r.finance_key:
+            target = await _finance_approver(uow, r, person.id)
+        elif above is not None and above.active and above.id != r.person_id:
+            target = above.id
+        else:
+            requester = await uow.people.get(r.person_id)
+            target = (await approver_for(uow, requester)).id if requester else None
+        if target is not None:
+            await _send_to(uow, r, target)
 
 
-async def _send_to(uow: UnitOfWork, r: Redemption, approver: Person) -> None:
-    if approver.id != r.approver_id and approver.id != r.person_id:
-        await uow.redemptions.reroute(r.id, approver.id)
-        routed = replace(r, approver_id=approver.id)
+async def _send_to(uow: UnitOfWork, r: Redemption, approver_id: int) -> None:
+    if approver_id != r.approver_id and approver_id != r.person_id:
+        await uow.redemptions.reroute(r.id, approver_id)
+        routed = replace(r, approver_id=approver_id)
         uow.emit(RedemptionRequested(redemption=routed, decision_key=await _open_key(uow, r)))

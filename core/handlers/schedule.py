@@ -65,7 +65,7 @@ async def celebrate_milestones(cmd: CelebrateMilestones, uow: UnitOfWork, *, clo
         return 0
     made = 0
     for person in await uow.people.active_people():
-        if "celebrations" in person.muted or person.is_bot:
+        if person.is_bot:
             continue
         if not _daytime(now, person.tz, MORNING):
             continue
@@ -123,7 +123,8 @@ async def _celebrate(
             f"celebration:{kind}:{key}", TransferKind.AWARD, (ledger.ISSUANCE, earned, amount)
         )
         await uow.ledger.post(award, at=now)
-    uow.emit(Celebrated(person_id=person.id, kind=kind, years=years, points=amount))
+    if "celebrations" not in person.muted:  # muted: the points, without the fuss
+        uow.emit(Celebrated(person_id=person.id, kind=kind, years=years, points=amount))
     return 1
 
 
