@@ -109,7 +109,7 @@ def email(handle: str) -> str:
 
 
 CATALOG = (
-    CatalogItem(slug="coffee", name="Coffee voucher", kind=ItemKind.GIFT_CARD, price=10),
+    CatalogItem(slug="coffee", name="Coffee on the company", kind=ItemKind.CUSTOM, price=10),
     CatalogItem(slug="mug", name="laurel mug", kind=ItemKind.MERCHANDISE, price=25, stock=20),
     CatalogItem(
         slug="trees",
