@@ -160,3 +160,24 @@ async def test_laurel_scheduler_runs_alone_and_stops_cleanly(tmp_path: Path) -> 
     assert line.startswith(b"laurel scheduler running: allowance, reminders, celebrations")
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), 15) == 0
+
+
+async def test_stopping_lets_the_runs_under_way_finish(engine: AsyncEngine) -> None:
+    """laurel serve stops its scheduler before the database: a run under way completes
+    instead of being cut off (APScheduler's shutdown alone would cancel it)."""
+    from datetime import timedelta
+
+    from adapters.scheduler.jobs import Job
+
+    finished: list[str] = []
+
+    async def slow() -> str:
+        await asyncio.sleep(0.3)
+        finished.append("done")
+        return "done"
+
+    scheduler = Scheduler([Job("slow", timedelta(hours=1), slow)], engine)
+    scheduler.start()
+    await asyncio.sleep(0.1)  # the catch-up run has started
+    await scheduler.stop()
+    assert finished == ["done"]

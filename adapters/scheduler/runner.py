@@ -7,6 +7,7 @@ moment. SQLite has no such lock: run one scheduler there (docs/operations.md).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import zlib
@@ -28,6 +29,7 @@ class Scheduler:
         self.jobs = jobs
         self._engine = engine
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
         """Every job now (the catch-up), then at its interval; a late run is merged, not
@@ -51,9 +53,22 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    async def stop(self, grace: float = 30.0) -> None:
+        """No new runs; the ones under way finish (within `grace` seconds) before the
+        database goes away: APScheduler's own shutdown would cancel them halfway."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        self.shutdown()
+
     async def run(self, job: Job) -> bool:
         """One run of one job; False when another scheduler holds it. A failure is logged
         and the next run tries again."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         async with self._exclusive(job.name) as mine:
             if not mine:
                 log.info("%s: another scheduler is running it", job.name)

@@ -50,7 +50,7 @@ async def _serve(settings: Settings, *, scheduler: bool) -> None:
         await stop.wait()
     finally:
         if jobs is not None:
-            jobs.shutdown()
+            await jobs.stop()
         await runner.cleanup()
         await app.close()
 
@@ -75,6 +75,6 @@ async def _scheduler(settings: Settings) -> None:
         click.echo(f"laurel scheduler running: {', '.join(j.name for j in jobs.jobs)}")
         await stop.wait()
     finally:
-        jobs.shutdown()
+        await jobs.stop()
         await chats.close()
         await app.close()
