@@ -39,6 +39,8 @@ class GivingPolicy:
     finance_approval_points: int = 0  # requests this large also need finance; 0: never
     points_expire_months: int = 0  # earned points expire this long after they came; 0: never
     expiry_warning_days: int = 14  # warn this many days before points expire
+    point_value_cents: int = 0  # what a point is worth, for donation and payroll reports
+    currency: str = "EUR"
 
 
 class RuleScope(StrEnum):

@@ -70,6 +70,11 @@ class PeopleRepository(Protocol):
         """Every active person, in a constant number of queries (the scheduler's read)."""
         ...
 
+    async def lock(self, person_id: int) -> None:
+        """Hold the person's row until the transaction ends: their concurrent requests
+        then count each other (a per-person limit cannot be raced)."""
+        ...
+
     async def with_role(self, role: Role) -> list[int]:
         """Active people holding the role, by id."""
         ...

@@ -215,6 +215,9 @@ class FakePeople(_Repo):
     async def active_people(self) -> list[Person]:
         return [p for _, p in sorted(self.s.people.items()) if p.active]
 
+    async def lock(self, person_id: int) -> None:
+        """One fake unit of work runs at a time: nothing to lock."""
+
     async def with_role(self, role: Role) -> list[int]:
         return sorted(i for i, p in self.s.people.items() if p.active and role in p.roles)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,10 @@ def test_the_payroll_and_donation_reports(database: str, tmp_path: Path) -> None
         app = await bootstrap(load_settings())
         try:
             await seed_demo(app.bus, app.uow)
+            async with app.uow() as uow:  # a point is worth one euro
+                policy = await uow.config.load()
+                await uow.config.save_policy(replace(policy.policy, point_value_cents=100))
+                await uow.commit()
             async with app.uow(readonly=True) as uow:
                 ana = await uow.people.by_email("ana@example.com")
             assert ana is not None
@@ -113,7 +118,7 @@ def test_the_payroll_and_donation_reports(database: str, tmp_path: Path) -> None
     done = CliRunner().invoke(main, ["catalog", "report", "charity"])
     assert done.exit_code == 0, done.output
     lines = done.stdout.strip().splitlines()
-    assert lines[0] == "request,approved_at,email,name,item,quantity,points"
-    assert len(lines) == 2 and ",ana@example.com,Ana Lima,Forest fund,1,15" in lines[1]
+    assert lines[0] == "request,approved_at,email,name,item,quantity,points,value"
+    assert len(lines) == 2 and ",ana@example.com,Ana Lima,Forest fund,1,15,15.00 EUR" in lines[1]
     payroll = CliRunner().invoke(main, ["catalog", "report", "cash_out", "--from", "2999-01-01"])
     assert payroll.stdout.strip().splitlines()[1:] == []

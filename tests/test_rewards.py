@@ -429,3 +429,16 @@ async def test_a_leavers_own_pending_requests_are_refunded(world: Harness) -> No
     assert await balances(world, ana) == (100, 0)
     [cancelled] = events(world, RedemptionDeclined)
     assert cancelled.redemption.status is RedemptionStatus.CANCELLED
+
+
+async def test_a_monthly_limit_cannot_be_raced(sql_engine: AsyncEngine) -> None:
+    world = Harness(SqlUnitOfWorkFactory(sql_engine))
+    _, ana, _ = await team(world)
+    one = CatalogItem(slug="one", name="One", kind=ItemKind.CUSTOM, price=1, per_person_limit=1)
+    await world.bus.handle(PutCatalogItem(item=one))
+    outcomes = await asyncio.gather(
+        *(world.bus.handle(Redeem(person_id=ana.id, item="one")) for _ in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, ItemLimitReached) for o in outcomes if isinstance(o, BaseException))

@@ -192,6 +192,11 @@ class SqlPeople:
             roles[person_id].add(Role(role))
         return [_person(row, roles[row["id"]]) for row in rows]
 
+    async def lock(self, person_id: int) -> None:
+        if self._conn.dialect.name == "postgresql":  # SQLite's writers are serialised already
+            stmt = sa.select(people.c.id).where(people.c.id == person_id).with_for_update()
+            await self._conn.execute(stmt)
+
     async def with_role(self, role: Role) -> list[int]:
         stmt = (
             sa.select(people.c.id)

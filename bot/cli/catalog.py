@@ -102,7 +102,7 @@ def report(kind: str, since: datetime | None, until: datetime | None) -> None:
     end = (until or datetime(9999, 1, 1)).replace(tzinfo=UTC)
     rows = run(lambda: _approved(settings, ItemKind(kind), start, end))
     out = csv.writer(sys.stdout)
-    out.writerow(["request", "approved_at", "email", "name", "item", "quantity", "points"])
+    out.writerow(["request", "approved_at", "email", "name", "item", "quantity", "points", "value"])
     out.writerows([[_inert(cell) for cell in row] for row in rows])
 
 
@@ -122,8 +122,17 @@ async def _approved(
             items = {i.slug: i for i in await uow.catalog.items() if i.kind is kind}
             found = await uow.redemptions.approved(list(items), since, until)
             people = await uow.people.get_many(sorted({r.person_id for r in found}))
+            policy = (await uow.config.load()).policy
     finally:
         await app.close()
+
+    def value(points: int) -> str:
+        """The points' worth at the organisation's rate (empty when none is set)."""
+        if not policy.point_value_cents:
+            return ""
+        cents = points * policy.point_value_cents
+        return f"{cents // 100}.{cents % 100:02d} {policy.currency}"
+
     return [
         [
             r.id,
@@ -133,6 +142,7 @@ async def _approved(
             items[r.item_slug].name,
             r.quantity,
             r.points,
+            value(r.points),
         ]
         for r in found
     ]

@@ -90,6 +90,8 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
     item = await _available(uow, cmd.item, person, now)
     if not 1 <= cmd.quantity <= MAX_QUANTITY:
         raise BadQuantity()
+    if item.per_person_limit is not None:
+        await uow.people.lock(person.id)  # concurrent requests by one person count each other
     await _within_limit(uow, person, item, cmd.quantity, now)
     await _take(uow, item, key, cmd.quantity)
     amount = item.price * cmd.quantity
