@@ -39,7 +39,7 @@ class Period:
 
     def end_instant(self, tz: str) -> datetime:
         """The moment the period ends, at local midnight in `tz`."""
-        return datetime.combine(self.end, time.min, tzinfo=ZoneInfo(tz))
+        return local_midnight(self.end, tz)
 
 
 def known_zone(name: str | None) -> str | None:
@@ -98,3 +98,12 @@ def months_before(day: date, months: int) -> date:
 
 def local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
+
+
+MORNING = 9  # laurel writes to people from 9:00 local time…
+EVENING = 18  # …until 18:00; nothing at night
+
+
+def daytime(instant: datetime, tz: str, start: int = MORNING) -> bool:
+    """Whether it is a sensible hour to write to someone in `tz` (from `start`)."""
+    return start <= instant.astimezone(ZoneInfo(tz)).hour < EVENING

@@ -3,6 +3,7 @@ manager that fails the test when the fake itself broke."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
@@ -11,7 +12,7 @@ from typing import Self
 from aiohttp import web
 
 
-class LocalServer:
+class LocalServer(abc.ABC):
     name = "fake"  # for the failure message
 
     def __init__(self) -> None:
@@ -21,8 +22,9 @@ class LocalServer:
         self._runner: web.AppRunner | None = None
         self._root = ""
 
+    @abc.abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the fake platform's routes."""
 
     async def start(self) -> None:
         """Start listening on a free port of 127.0.0.1."""

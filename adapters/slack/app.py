@@ -28,18 +28,6 @@ from adapters.chat.routing import Routing
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
-from core.events import (
-    AllowanceReminder,
-    Celebrated,
-    DigestReady,
-    GiftCardsLow,
-    KudosGiven,
-    PointsExpiring,
-    RedemptionApproved,
-    RedemptionDeclined,
-    RedemptionRequested,
-    TierReached,
-)
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -130,18 +118,7 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
         )
         self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault)
-        for kind in (
-            KudosGiven,
-            TierReached,
-            AllowanceReminder,
-            Celebrated,
-            DigestReady,
-            RedemptionRequested,
-            RedemptionApproved,
-            RedemptionDeclined,
-            GiftCardsLow,
-            PointsExpiring,
-        ):
+        for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
         self._register()
 

@@ -58,6 +58,20 @@ Actions = Callable[[Renderer], Block]  # buttons under a DM
 
 
 class SlackNotifier:
+    # What it delivers: the adapter subscribes it to these, and `__call__` handles each.
+    EVENTS: tuple[type[Event], ...] = (
+        KudosGiven,
+        TierReached,
+        AllowanceReminder,
+        Celebrated,
+        DigestReady,
+        RedemptionRequested,
+        RedemptionApproved,
+        RedemptionDeclined,
+        GiftCardsLow,
+        PointsExpiring,
+    )
+
     def __init__(
         self, ctx: SlackContext, routing: Routing, vault: GiftCardVault | None = None
     ) -> None:

@@ -29,17 +29,6 @@ from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
 from core.bus import MessageBus
-from core.events import (
-    AllowanceReminder,
-    Celebrated,
-    GiftCardsLow,
-    KudosGiven,
-    PointsExpiring,
-    RedemptionApproved,
-    RedemptionDeclined,
-    RedemptionRequested,
-    TierReached,
-)
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
@@ -97,17 +86,7 @@ class TeamsAdapter:
             inbox=Inbox(engine),
             default_language=default_language,
         )
-        for kind in (
-            KudosGiven,
-            TierReached,
-            AllowanceReminder,
-            Celebrated,
-            RedemptionRequested,
-            RedemptionApproved,
-            RedemptionDeclined,
-            PointsExpiring,
-            GiftCardsLow,
-        ):
+        for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
 
     async def handle(self, request: web.Request) -> web.Response:

@@ -59,6 +59,19 @@ FAILURES = (HttpOperationError, ClientRequestError, OSError, TimeoutError)
 
 
 class TeamsNotifier:
+    # What it delivers: the adapter subscribes it to these, and `__call__` handles each.
+    EVENTS: tuple[type[Event], ...] = (
+        KudosGiven,
+        TierReached,
+        AllowanceReminder,
+        Celebrated,
+        RedemptionRequested,
+        RedemptionApproved,
+        RedemptionDeclined,
+        PointsExpiring,
+        GiftCardsLow,
+    )
+
     def __init__(
         self,
         *,

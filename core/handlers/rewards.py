@@ -8,9 +8,8 @@ the first click (on any platform) posts or voids the hold in the same transactio
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 from .. import ledger
 from ..clock import Clock
@@ -44,7 +43,7 @@ from ..events import GiftCardsLow, RedemptionApproved, RedemptionDeclined, Redem
 from ..holds import place_hold, resolve_hold
 from ..org import is_above
 from ..people import Person, Role
-from ..periods import PeriodKind, local_day, period_containing
+from ..periods import PeriodKind, daytime, local_day, local_midnight, period_containing
 from ..policy import tier_for
 from ..ports import UnitOfWork
 from ..rewards import (
@@ -186,7 +185,7 @@ async def _within_limit(
     if item.per_person_limit is None:
         return
     month = period_containing(local_day(now, person.tz), PeriodKind.MONTH)
-    since = datetime.combine(month.start, time.min, tzinfo=ZoneInfo(person.tz))
+    since = local_midnight(month.start, person.tz)
     taken = await uow.redemptions.units_since(person.id, item.slug, since)
     if taken + quantity > item.per_person_limit:
         raise ItemLimitReached(item.name, item.per_person_limit)
@@ -418,8 +417,7 @@ async def _remind(uow: UnitOfWork, r: Redemption, now: datetime) -> int:
     approver = await uow.people.get(r.approver_id or 0)
     if approver is None or "approvals" in approver.muted:
         return 0
-    hour = now.astimezone(ZoneInfo(approver.tz)).hour
-    if not 9 <= hour < 18:  # in the approver's working day
+    if not daytime(now, approver.tz):  # in the approver's working day
         return 0
     if not await uow.runs.claim("approval:remind", f"{r.id}:{r.approver_id}", at=now):
         return 0

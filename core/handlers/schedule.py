@@ -9,7 +9,6 @@ replica never does it twice.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from .. import ledger
 from ..clock import Clock
@@ -18,20 +17,14 @@ from ..errors import UnknownPerson, UnknownReminderKind
 from ..events import AllowanceReminder, Celebrated, DigestReady
 from ..ledger import AccountKind, AccountRef, TransferKind, transfer
 from ..people import REMINDER_KINDS, Person
-from ..periods import PeriodKind, Window, bucket_key, local_day, period_containing
+from ..periods import MORNING, PeriodKind, Window, bucket_key, daytime, local_day, period_containing
 from ..policy import OrgConfig, allowance_for, tier_for
 from ..ports import UnitOfWork
 from ..recognition import ALL_VALUES, Standing, StatRole
 from ..views import DigestView, Ranked
 
-MORNING = 9  # celebrations and the digest: from 9:00 local time
 REMINDER_HOUR = 10  # allowance reminders: from 10:00 local time
-EVENING = 18  # nothing is sent from 18:00 until the next morning
 LATE_DAYS = 3  # a celebration missed while laurel was down is still made this late
-
-
-def _daytime(now: datetime, tz: str, start: int) -> bool:
-    return start <= now.astimezone(ZoneInfo(tz)).hour < EVENING
 
 
 async def remind_unused_allowance(
@@ -42,7 +35,7 @@ async def remind_unused_allowance(
     reports = await uow.people.direct_report_counts()
     sent = 0
     for person in await uow.people.active_people():
-        if "allowance" in person.muted or not _daytime(now, person.tz, REMINDER_HOUR):
+        if "allowance" in person.muted or not daytime(now, person.tz, REMINDER_HOUR):
             continue
         due = allowance_for(person, config.policy, config.rules, reports.get(person.id, 0))
         today = local_day(now, person.tz)
@@ -67,7 +60,7 @@ async def celebrate_milestones(cmd: CelebrateMilestones, uow: UnitOfWork, *, clo
     for person in await uow.people.active_people():
         if person.is_bot:
             continue
-        if not _daytime(now, person.tz, MORNING):
+        if not daytime(now, person.tz, MORNING):
             continue
         today = local_day(now, person.tz)
         for kind, day, years in _milestones(person, today):
@@ -132,7 +125,7 @@ async def post_digest(cmd: PostDigest, uow: UnitOfWork, *, clock: Clock) -> bool
     """From Monday 9:00 (organisation time), last week's digest, once."""
     config, now = await uow.config.load(), clock.now()
     zone = config.policy.timezone
-    if not config.policy.digest or not _daytime(now, zone, MORNING):
+    if not config.policy.digest or not daytime(now, zone, MORNING):
         return False
     this_week = period_containing(local_day(now, zone), PeriodKind.WEEK)
     week_start = this_week.start - timedelta(days=7)
