@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from core.policy import value_slug
-from core.rewards import CatalogItem, ItemKind
+from core.rewards import CatalogItem, ItemKind, Variant
 
 COLUMNS = (
     "slug",
@@ -28,6 +28,8 @@ COLUMNS = (
     "available_until",
     "owner_email",
     "active",
+    "variants",
+    "ships",
 )
 _TRUE, _FALSE = {"yes", "true", "1", "y"}, {"no", "false", "0", "n"}
 
@@ -84,7 +86,25 @@ def _item(cells: dict[str, str]) -> CatalogItem:
         available_until=_date(cells, "available_until"),
         owner_email=cells.get("owner_email") or None,
         active=_flag(cells, "active", default=True),
+        variants=_variants(cells.get("variants", "")),
+        # merchandise is posted unless the file says otherwise (e.g. handed out at the office)
+        ships=_flag(cells, "ships", default=kind is ItemKind.MERCHANDISE),
     )
+
+
+def _variants(raw: str) -> tuple[Variant, ...]:
+    """`S|M|L`, or with each one's own stock: `S:5|M:10|L:0`."""
+    found: list[Variant] = []
+    for part in filter(None, (p.strip() for p in raw.split("|"))):
+        name, _, stock = (x.strip() for x in part.partition(":"))
+        if not name or len(name) > 64 or " " in name:
+            raise ValueError(f"variant “{part}” needs a name of one word (up to 64 characters)")
+        if stock and not stock.isdigit():
+            raise ValueError(f"variant {name}: stock “{stock}” is not a whole number")
+        if any(v.name.casefold() == name.casefold() for v in found):
+            raise ValueError(f"variant {name} is listed twice")
+        found.append(Variant(name, int(stock) if stock else None))
+    return tuple(found)
 
 
 def _number(cells: dict[str, str], column: str, *, required: bool = False) -> int | None:

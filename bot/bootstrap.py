@@ -11,6 +11,7 @@ from adapters.persistence.engine import create_engine
 from adapters.persistence.uow import SqlUnitOfWorkFactory
 from core.bus import MessageBus, default_handlers
 from core.clock import Clock, SystemClock
+from core.commands import EnsureAdmins
 from core.decisions import Effects
 
 from .settings import Settings
@@ -42,4 +43,6 @@ async def bootstrap(
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
     bus = MessageBus(uow_factory=uow, handlers=default_handlers(clock, effects))
+    if settings.admins:  # LAUREL_ADMINS; people who join later get it at their first admin command
+        await bus.handle(EnsureAdmins(emails=settings.admins))
     return App(settings=settings, engine=engine, clock=clock, uow=uow, bus=bus)

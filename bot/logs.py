@@ -8,6 +8,15 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 from rich.logging import RichHandler
 
+# Libraries whose DEBUG lines carry whole request and response bodies or SQL parameters:
+# messages with gift-card codes and shipping addresses. They log warnings and errors only.
+CHATTY = ("slack_sdk", "slack_bolt", "botbuilder", "msrest", "aiosqlite", "sqlalchemy.engine")
+
+
+def hush_sdks() -> None:
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 
 def configure(log_format: str, level: int = logging.WARNING) -> None:
     handler: logging.Handler
@@ -22,3 +31,4 @@ def configure(log_format: str, level: int = logging.WARNING) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    hush_sdks()

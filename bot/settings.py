@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     hrms_csv: str | None = Field(None, alias="LAUREL_HRMS_CSV")
     hrms_url: str | None = Field(None, alias="LAUREL_HRMS_URL")
     hrms_token: str | None = Field(None, alias="LAUREL_HRMS_TOKEN")
+    admins_setting: str | None = Field(None, alias="LAUREL_ADMINS")
 
     @property
     def slack_oauth(self) -> bool:
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     @property
     def teams_enabled(self) -> bool:
         return bool(self.microsoft_app_id) or self.teams_insecure_dev
+
+    @property
+    def admins(self) -> tuple[str, ...]:
+        """LAUREL_ADMINS: the e-mail addresses that hold the HR-admin role from the start."""
+        return tuple(
+            e.strip().casefold() for e in (self.admins_setting or "").split(",") if e.strip()
+        )
 
     @property
     def allowed_tenants(self) -> frozenset[str]:

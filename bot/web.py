@@ -12,6 +12,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from adapters.api import app as api
+from adapters.chat.admin import ChatAdmin
 from adapters.chat.routing import PLATFORMS, Routing
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
@@ -86,6 +88,7 @@ def _slack(app: App, routing: Routing, vault: GiftCardVault | None) -> SlackAdap
         oauth=oauth,
         routing=routing,
         vault=vault,
+        admin=admin_of(app, vault),
     )
 
 
@@ -110,7 +113,13 @@ def _teams(app: App, routing: Routing, vault: GiftCardVault | None) -> TeamsAdap
         default_language=settings.locale,
         routing=routing,
         vault=vault,
+        admin=admin_of(app, vault),
     )
+
+
+def admin_of(app: App, vault: GiftCardVault | None) -> ChatAdmin:
+    box = vault.box if vault else None
+    return ChatAdmin(app.bus, app.engine, box, admins=app.settings.admins)
 
 
 def vault_of(app: App) -> GiftCardVault | None:
@@ -184,4 +193,6 @@ def build(app: App) -> web.Application:
             bus=app.bus, uow=app.uow, engine=app.engine, token=settings.scim_token
         )
         web_app.add_subapp(scim.ROOT, scim_app)
+    # Always on: it answers nothing without a token from `laurel api token create`.
+    web_app.add_subapp(api.ROOT, api.build(uow=app.uow, clock=app.clock))
     return web_app

@@ -8,29 +8,40 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from .admin import KIND as ADMIN
 from .clock import Clock
 from .commands import (
     CancelRedemption,
     CelebrateMilestones,
     ChaseApprovals,
+    CheckAdmin,
     Command,
     ConfigureOrganisation,
     DeactivatePerson,
     Decide,
+    EnsureAdmins,
+    ErasePerson,
     ExpirePoints,
+    GetAllowances,
+    GetAudit,
     GetBalance,
     GetHistory,
+    GetInsights,
     GetLeaderboard,
     GetRedemptions,
     GetShop,
+    GetStats,
     GiveKudos,
     LinkIdentity,
     ListPeople,
     ListValues,
     OpenDecision,
     PostDigest,
+    ProposeChange,
+    PurgeOldReasons,
     PutCatalogItem,
     Query,
+    RecordExport,
     Redeem,
     RefreshAllowance,
     RefreshAllowances,
@@ -47,12 +58,16 @@ from .decisions import Effects
 from .errors import TransientStoreError
 from .events import Event
 from .handlers import (
+    admin,
+    admin_queries,
     allowance,
+    analytics,
     decisions,
     directory,
     expiry,
     kudos,
     people,
+    privacy,
     queries,
     rewards,
     schedule,
@@ -93,14 +108,27 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         Redeem: rewards.redeem,
         CancelRedemption: rewards.cancel_redemption,
         GetShop: rewards.get_shop,
+        GetStats: analytics.get_stats,
+        GetInsights: analytics.get_insights,
         GetRedemptions: rewards.get_redemptions,
         ChaseApprovals: rewards.chase_approvals,
         ExpirePoints: expiry.expire_points,
+        ErasePerson: privacy.erase_person,
+        RecordExport: privacy.record_export,
+        PurgeOldReasons: privacy.purge_old_reasons,
+        ProposeChange: admin.propose_change,
+        EnsureAdmins: admin.ensure_admins,
+        CheckAdmin: admin_queries.check_admin,
+        GetAudit: admin_queries.get_audit,
+        GetAllowances: admin_queries.get_allowances,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()
     }
-    owned = {rewards.KIND: rewards.decide_redemption}  # the core's own kinds of decision
+    owned = {
+        rewards.KIND: rewards.decide_redemption,
+        ADMIN: admin.decide_change,
+    }  # the core's own kinds of decision
     handlers[Decide] = partial(
         decisions.decide, clock=clock, effects={**owned, **dict(effects or {})}
     )

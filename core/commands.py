@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
+from .admin import Change
 from .decisions import Outcome
 from .directory import DirectoryRecord
 from .people import Identity, NewPerson
-from .periods import Window
+from .periods import PeriodKind, Window
 from .policy import CompanyValue, GivingPolicy, Tier
 from .rewards import CatalogItem
 
@@ -205,6 +207,8 @@ class Redeem(Command):
     item: str  # the item's slug
     quantity: int = 1
     idempotency_key: str | None = None
+    variant: str | None = None  # a size or variant, for items that have them
+    shipping: str | None = None  # the shipping address, already sealed by the adapter
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,3 +240,90 @@ class ChaseApprovals(Command):
 class ExpirePoints(Command):
     """Earned points older than the policy's months expire, oldest first; a warning comes
     `expiry_warning_days` before."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErasePerson(Command):
+    """Pseudonymise a person for good (GDPR art. 17); only an HR admin may. Chat shows a
+    preview and asks for Confirm before sending it: nothing undoes it."""
+
+    person_id: int
+    actor_id: int | None  # None: the operator at the command line, not a person
+    platform: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordExport(Command):
+    """Log an export in the audit log; only an HR admin may export, so an adapter sends
+    this before it hands the file over (it is the permission check too)."""
+
+    actor_id: int | None  # None: the operator at the command line, not a person
+    kind: str  # one of core.privacy.EXPORT_KINDS
+    subject: str  # "person:42" for a person's export; the kind otherwise
+    since: date | None = None
+    until: date | None = None  # the day after the last one
+    platform: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurgeOldReasons(Command):
+    """Blank the reasons of recognitions older than the policy's retention (if it has one)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetStats(Query):
+    """Recognition figures for the current week, month or quarter, in the viewer's scope
+    (see core/analytics.py): everyone for HR admins, a manager's reports, else their own."""
+
+    viewer_id: int
+    window: PeriodKind = PeriodKind.MONTH
+    department: str | None = None  # only this department (any case), if the viewer may see it
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetInsights(Query):
+    """Fairness insights in the viewer's scope: who goes unrecognised, rings, concentration."""
+
+    viewer_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposeChange(Command):
+    """An HR admin's change: answered with a preview (or a refusal); applied only when the
+    proposer confirms it (core/handlers/admin.py)."""
+
+    actor_id: int
+    change: Change
+    platform: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsureAdmins(Command):
+    """LAUREL_ADMINS: the people with these e-mail addresses hold the HR-admin role."""
+
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckAdmin(Command):
+    """Whether the actor may run an admin command that changes nothing (exports, audit,
+    budgets); a refusal is audited, hence a command and not a query."""
+
+    actor_id: int
+    action: str
+    platform: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetAudit(Query):
+    actor_id: int
+    since: datetime | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetAllowances(Query):
+    """The allowance rules in force; with `person_id`, what that person gets now."""
+
+    actor_id: int
+    person_id: int | None = None

@@ -196,6 +196,64 @@ class OutOfStock(_ItemError):
     key = MsgId.ERROR_OUT_OF_STOCK
 
 
+class VariantNeeded(DomainError):
+    """No variant, or one the item does not have: the choices are in the message."""
+
+    key = MsgId.ERROR_VARIANT_NEEDED
+
+    def __init__(self, item: str, slug: str, variants: tuple[str, ...]) -> None:
+        super().__init__(item, slug, variants)
+        self.item, self.slug, self.variants = item, slug, variants
+
+    def params(self) -> dict[str, object]:
+        names = Names(self.variants)
+        return {
+            "item": self.item,
+            "slug": self.slug,
+            "variants": names,
+            "example": self.variants[0],
+        }
+
+
+class NoVariants(DomainError):
+    key = MsgId.ERROR_NO_VARIANTS
+
+    def __init__(self, item: str, slug: str) -> None:
+        super().__init__(item, slug)
+        self.item, self.slug = item, slug
+
+    def params(self) -> dict[str, object]:
+        return {"item": self.item, "slug": self.slug}
+
+
+class ShippingNeeded(DomainError):
+    """The item ships and no address came with the request: adapters that can offer a
+    form (a Slack modal, inputs on a Teams card) do so from what this carries."""
+
+    key = MsgId.ERROR_SHIPPING_NEEDED
+
+    def __init__(
+        self, item: str, slug: str, *, variants: tuple[str, ...], variant: str | None, quantity: int
+    ) -> None:
+        super().__init__(item, slug)
+        self.item, self.slug, self.variants = item, slug, variants
+        self.variant, self.quantity = variant, quantity
+
+    def params(self) -> dict[str, object]:
+        example = f"{self.slug} {self.variant or self.variants[0]}" if self.variants else self.slug
+        return {"item": self.item, "slug": example}
+
+
+class BadAddress(DomainError):
+    key = MsgId.ERROR_BAD_ADDRESS
+
+
+class ShippingUnavailable(DomainError):
+    """No key to seal an address with: an operator's setting, told politely."""
+
+    key = MsgId.ERROR_SHIPPING_UNAVAILABLE
+
+
 class TierTooLow(DomainError):
     key = MsgId.ERROR_TIER_TOO_LOW
 
@@ -253,6 +311,27 @@ class RedemptionClosed(DomainError):
     key = MsgId.ERROR_REDEMPTION_CLOSED
 
 
+class _DepartmentError(DomainError):
+    def __init__(self, department: str) -> None:
+        super().__init__(department)
+        self.department = department
+
+    def params(self) -> dict[str, object]:
+        return {"department": self.department}
+
+
+class UnknownDepartment(_DepartmentError):
+    """Nobody active works in a department of that name."""
+
+    key = MsgId.ERROR_UNKNOWN_DEPARTMENT
+
+
+class DepartmentNotYours(_DepartmentError):
+    """Figures of a department none of the viewer's reports (or the viewer) belongs to."""
+
+    key = MsgId.ERROR_DEPARTMENT_NOT_YOURS
+
+
 class InsufficientFunds(Exception):
     """Raised by a ledger when a guarded debit would take an account below zero.
 
@@ -271,3 +350,89 @@ class TransientStoreError(Exception):
 
 class ResolvedHold(Exception):
     """A hold that was already posted or voided; it resolves at most once."""
+
+
+# --- HR admin ---
+
+
+class NotAnAdmin(DomainError):
+    key = MsgId.ERROR_NOT_ADMIN
+
+
+class NotTheProposer(DomainError):
+    key = MsgId.ERROR_NOT_PROPOSER
+
+
+class LastAdmin(DomainError):
+    key = MsgId.ERROR_LAST_ADMIN
+
+
+class NoChange(DomainError):
+    key = MsgId.ERROR_NO_CHANGE
+
+
+class AdminUsage(DomainError):
+    """An admin command in the wrong shape: the message shows the right one (as typed)."""
+
+    key = MsgId.ERROR_ADMIN_USAGE
+
+    def __init__(self, usage: str) -> None:
+        super().__init__(usage)
+        self.usage = usage
+
+    def params(self) -> dict[str, object]:
+        return {"usage": self.usage}
+
+
+class UnknownSetting(DomainError):
+    key = MsgId.ERROR_UNKNOWN_SETTING
+
+    def __init__(self, key: str, keys: tuple[str, ...]) -> None:
+        super().__init__(key, keys)
+        self.setting, self.keys = key, keys
+
+    def params(self) -> dict[str, object]:
+        return {"key": self.setting, "keys": Names(self.keys)}
+
+
+class BadSetting(DomainError):
+    key = MsgId.ERROR_BAD_SETTING
+
+    def __init__(self, key: str, value: str, expected: MsgId) -> None:
+        super().__init__(key, value, expected)
+        self.setting, self.value, self.expected = key, value, expected
+
+    def params(self) -> dict[str, object]:
+        return {"key": self.setting, "value": self.value, "expected": Text(self.expected)}
+
+
+class _NameError(DomainError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def params(self) -> dict[str, object]:
+        return {"name": self.name}
+
+
+class UnknownTier(_NameError):
+    key = MsgId.ERROR_UNKNOWN_TIER
+
+
+class UnknownRole(_NameError):
+    key = MsgId.ERROR_UNKNOWN_ROLE
+
+
+class ValueExists(_NameError):
+    key = MsgId.ERROR_VALUE_EXISTS
+
+
+class ItemExists(DomainError):
+    key = MsgId.ERROR_ITEM_EXISTS
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(slug)
+        self.slug = slug
+
+    def params(self) -> dict[str, object]:
+        return {"slug": self.slug}

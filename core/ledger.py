@@ -84,6 +84,7 @@ class TransferKind(StrEnum):
     ALLOWANCE_GRANT = "allowance_grant"
     ALLOWANCE_LAPSE = "allowance_lapse"
     ALLOWANCE_TOPUP = "allowance_topup"
+    ALLOWANCE_ADJUST = "allowance_adjust"  # an admin changed the allowance mid-period
     KUDOS = "kudos"
     KUDOS_REVERSAL = "kudos_reversal"
     HOLD = "hold"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from .people import Person
 from .periods import PeriodKind
@@ -41,6 +42,13 @@ class GivingPolicy:
     expiry_warning_days: int = 14  # warn this many days before points expire
     point_value_cents: int = 0  # what a point is worth, for donation and payroll reports
     currency: str = "EUR"
+    reason_retention_years: int = 0  # blank kudos reasons older than this; 0: keep them
+
+
+def policy_with(policy: GivingPolicy, field: str, value: object) -> GivingPolicy:
+    """The policy with one field changed, named at run time (admin settings and limits)."""
+    changes: dict[str, Any] = {field: value}
+    return replace(policy, **changes)
 
 
 class RuleScope(StrEnum):

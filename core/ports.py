@@ -9,11 +9,22 @@ read-then-write that a concurrent request could slip between.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from .admin import PendingChange
+from .analytics import (
+    DepartmentRow,
+    Flow,
+    Giving,
+    QuietPerson,
+    RedemptionFigures,
+    Scope,
+    ValueCount,
+)
+from .audit import AuditEntry, AuditRecord
 from .decisions import Decision, Outcome
 from .events import Event
 from .ledger import (
@@ -44,6 +55,7 @@ class PeopleRepository(Protocol):
 
     async def set_locale(self, person_id: int, locale: str | None) -> None: ...
     async def set_muted(self, person_id: int, muted: frozenset[str]) -> None: ...
+    async def set_roles(self, person_id: int, roles: frozenset[Role]) -> None: ...
     async def update(self, person: Person) -> None:
         """Store every changed field of a known person except roles and locale."""
         ...
@@ -81,6 +93,17 @@ class PeopleRepository(Protocol):
 
     async def count(self) -> int: ...
 
+    async def pseudonymise(self, person_id: int, *, name: str, email: str, handle: str) -> None:
+        """Erasure: give the person these placeholders and clear every other personal field
+        (directory ids, dates, department, manager, locale, mutes); they are left inactive,
+        with no role but employee."""
+        ...
+
+    async def forget_identities(self, person_id: int) -> frozenset[str]:
+        """Erasure: delete the person's chat identities on every platform (and what a
+        platform adapter keeps to reach them); returns the platform ids they had."""
+        ...
+
 
 class Ledger(Protocol):
     async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
@@ -95,6 +118,11 @@ class Ledger(Protocol):
     async def balance(self, account: AccountRef) -> int: ...
     async def balances(self, owner: int) -> dict[AccountKind, int]: ...
     async def allowance_account(self, person_id: int) -> AllowanceAccount: ...
+
+    async def add_granted(self, person_id: int, period_key: str, amount: int) -> bool:
+        """Count `amount` more (or fewer) as granted in the person's open period, if that is
+        still `period_key`; the points themselves move by transfer."""
+        ...
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         """Move the allowance account to a later period; False if it is there already."""
@@ -138,6 +166,15 @@ class RecognitionRepository(Protocol):
 
     async def history(self, person_id: int, *, limit: int) -> list[Recognition]: ...
 
+    async def erase_reasons_by(self, giver_id: int) -> int:
+        """Erasure: blank the reason and context (where it was given) of every recognition
+        the person gave; amounts stay. Returns how many they gave."""
+        ...
+
+    async def erase_reasons_before(self, cutoff: datetime) -> int:
+        """Retention: blank the reasons of recognitions given before `cutoff`."""
+        ...
+
 
 class StatsRepository(Protocol):
     async def add(self, deltas: list[StatDelta]) -> None: ...
@@ -159,11 +196,12 @@ class CatalogRepository(Protocol):
     async def put(self, item: CatalogItem) -> None: ...
     async def get(self, slug: str) -> CatalogItem | None: ...
     async def items(self) -> list[CatalogItem]: ...
-    async def take_stock(self, slug: str, quantity: int) -> bool:
-        """Guarded: False when fewer than `quantity` are left (unlimited items: True)."""
+    async def take_stock(self, slug: str, quantity: int, variant: str | None = None) -> bool:
+        """Guarded: False (and nothing taken) when fewer than `quantity` are left of the
+        item or of the variant (unlimited ones: True)."""
         ...
 
-    async def return_stock(self, slug: str, quantity: int) -> None: ...
+    async def return_stock(self, slug: str, quantity: int, variant: str | None = None) -> None: ...
 
 
 class GiftCardPool(Protocol):
@@ -177,6 +215,10 @@ class GiftCardPool(Protocol):
 
     async def issue(self, request_key: str) -> None: ...
     async def release(self, request_key: str) -> None: ...
+    async def destroy_codes_of(self, person_id: int) -> int:
+        """Erasure: destroy the codes issued to the person's redemptions (their sealed
+        values); the rows stay, so every count holds. Returns how many were destroyed."""
+        ...
 
 
 class RedemptionRepository(Protocol):
@@ -215,6 +257,13 @@ class RedemptionRepository(Protocol):
         ...
 
     async def reroute(self, redemption_id: int, approver_id: int) -> None: ...
+    async def erase_shipping(self, person_id: int) -> int:
+        """Erasure: drop the sealed shipping addresses of the person's redemptions."""
+        ...
+
+    async def erase_note(self, redemption_id: int) -> None:
+        """Erasure: blank the decider's note kept with the request."""
+        ...
 
 
 class JobRuns(Protocol):
@@ -235,11 +284,20 @@ class DailyGivingRepository(Protocol):
 
 class ConfigRepository(Protocol):
     async def load(self) -> OrgConfig: ...
+    async def remove_tier(self, name: str) -> None: ...
     async def save_policy(self, policy: GivingPolicy) -> None: ...
     async def save_chat(self, chat: ChatSettings) -> None: ...
     async def put_value(self, value: CompanyValue) -> None: ...
     async def put_tier(self, tier: Tier) -> None: ...
     async def put_rule(self, rule: AllowanceRule) -> None: ...
+
+
+class AdminChanges(Protocol):
+    async def add(self, *, proposer_id: int, change: str, platform: str, at: datetime) -> int:
+        """Store an encoded change (core/admin.py) and return its id."""
+        ...
+
+    async def get(self, change_id: int) -> PendingChange | None: ...
 
 
 class DecisionRepository(Protocol):
@@ -252,6 +310,99 @@ class DecisionRepository(Protocol):
         self, key: str, outcome: Outcome, person_id: int | None, at: datetime, note: str
     ) -> bool:
         """Pending -> decided, guarded: True for exactly one caller."""
+        ...
+
+    async def erase_notes_by(self, person_id: int) -> list[Decision]:
+        """Erasure: blank the notes the person wrote when deciding; returns those
+        decisions (as they were), so that the features owning them blank their copies."""
+        ...
+
+
+class PlatformRecords(Protocol):
+    """What adapters keep about people besides the core's tables, for erasure."""
+
+    async def forget(self, person_id: int) -> int:
+        """Delete the messages queued for the person (delivered or not) and their
+        provisioning records (SCIM user, group memberships); returns how many rows went."""
+        ...
+
+    async def scrub_ids(self, ids: frozenset[str], replacement: str) -> int:
+        """Replace these platform ids where idempotency keys quote them (a Slack reaction's
+        key names the reactor) and drop processed-event ids quoting them."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Append-only and hash-chained (core/audit.py); an entry is appended in the caller's
+    transaction, so a change that is rolled back leaves no entry."""
+
+    async def append(self, entry: AuditEntry) -> AuditRecord: ...
+    async def since(self, at: datetime | None, *, limit: int) -> list[AuditRecord]:
+        """Entries at or after `at` (every entry when None), newest first."""
+        ...
+
+
+class AnalyticsRepository(Protocol):
+    """Set-based reads behind stats and insights (core/analytics.py defines the figures).
+    Each method is a few aggregate statements whatever the organisation's size; windows
+    are [since, until)."""
+
+    async def departments(self, scope: Scope) -> list[str]:
+        """The departments of the people in scope, sorted."""
+        ...
+
+    async def headcount(self, scope: Scope) -> int: ...
+    async def department_rows(
+        self, scope: Scope, since: datetime, until: datetime
+    ) -> list[DepartmentRow]:
+        """One row per department of the people in scope (None: no department)."""
+        ...
+
+    async def top_values(
+        self, scope: Scope, since: datetime, until: datetime, *, limit: int
+    ) -> list[ValueCount]:
+        """Values named in kudos the people in scope received: most kudos first, then by slug."""
+        ...
+
+    async def redemption_figures(
+        self, scope: Scope, since: datetime, until: datetime
+    ) -> RedemptionFigures: ...
+
+    async def lead_times(
+        self, scope: Scope, since: datetime, until: datetime, *, percentiles: Sequence[int]
+    ) -> tuple[int, dict[int, float]]:
+        """How many redemptions of people in scope an approver approved or declined in the
+        window (automatic approvals wait for nobody), and the nearest-rank percentiles of
+        their request-to-decision times, in seconds."""
+        ...
+
+    async def weekly(self, scope: Scope, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        """Kudos and points the people in scope received in each [bounds[i], bounds[i+1])."""
+        ...
+
+    async def not_recognised(
+        self, scope: Scope, since: datetime, *, limit: int
+    ) -> tuple[int, list[QuietPerson]]:
+        """People in scope who received nothing since then: how many, and the first `limit`
+        (never recognised first, then by last recognition, then by id)."""
+        ...
+
+    async def rings(
+        self, scope: Scope, since: datetime, until: datetime, *, min_kudos: int, share: int
+    ) -> list[tuple[Giving, ...]]:
+        """Every group of two or three people in scope in which each gave at least
+        `min_kudos` recognitions in the window and at least `share` % of all the points
+        they gave to the others in the group. A group may be listed more than once."""
+        ...
+
+    async def concentration(
+        self, scope: Scope, since: datetime, until: datetime, *, top: int
+    ) -> tuple[int, int]:
+        """Points received by the `top` people in scope who received most, and by everyone."""
+        ...
+
+    async def flows(self, scope: Scope, since: datetime, until: datetime) -> list[Flow]:
+        """Kudos received by people in scope, per (giver's, receiver's) department."""
         ...
 
 
@@ -269,6 +420,10 @@ class UnitOfWork(abc.ABC):
     catalog: CatalogRepository
     redemptions: RedemptionRepository
     gift_cards: GiftCardPool
+    admin_changes: AdminChanges
+    analytics: AnalyticsRepository
+    audit: AuditLog
+    platform_records: PlatformRecords
 
     def __init__(self) -> None:
         self.events: list[Event] = []

@@ -21,6 +21,14 @@ class ItemKind(StrEnum):
     CUSTOM = "custom"
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A size or variant of an item; its own stock, or None when only the item's counts."""
+
+    name: str
+    stock: int | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CatalogItem:
     slug: str
@@ -33,8 +41,21 @@ class CatalogItem:
     per_person_limit: int | None = None  # units per calendar month
     available_from: date | None = None
     available_until: date | None = None
-    owner_email: str | None = None  # who fulfils an experience
+    owner_email: str | None = None  # who fulfils it (an experience; merchandise that ships)
     active: bool = True
+    variants: tuple[Variant, ...] = ()  # sizes or variants: the requester picks one
+    ships: bool = False  # the requester gives a shipping address (stored sealed)
+
+    def variant(self, name: str | None) -> Variant | None:
+        """The variant this name means (any case), or None."""
+        wanted = (name or "").strip().casefold()
+        return next((v for v in self.variants if v.name.casefold() == wanted), None)
+
+    @property
+    def sold_out(self) -> bool:
+        if self.stock == 0:
+            return True
+        return bool(self.variants) and all(v.stock == 0 for v in self.variants)
 
 
 class RedemptionStatus(StrEnum):
@@ -59,6 +80,8 @@ class Redemption:
     created_at: datetime
     decided_at: datetime | None = None
     note: str = ""
+    variant: str | None = None
+    shipping: str | None = None  # the address, sealed by the adapter that took it: opaque here
 
     @property
     def decision_key(self) -> str:

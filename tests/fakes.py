@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from core.admin import PendingChange, decode
+from core.analytics import (
+    DepartmentRow,
+    Flow,
+    Giving,
+    QuietPerson,
+    RedemptionFigures,
+    Scope,
+    ScopeKind,
+    ValueCount,
+)
+from core.audit import GENESIS, AuditEntry, AuditRecord, chain_hash
 from core.decisions import Decision, Outcome
 from core.errors import InsufficientFunds
 from core.events import Event
@@ -42,6 +57,7 @@ from core.policy import (
     Tier,
 )
 from core.ports import UnitOfWork
+from core.privacy import scrub_key
 from core.recognition import ALL_VALUES, Recognition, Standing, StatDelta, StatRole, StatRow
 from core.rewards import CatalogItem, Redemption, RedemptionStatus
 
@@ -87,6 +103,9 @@ class State:
     catalog: dict[str, CatalogItem] = field(default_factory=dict)
     redemptions: dict[int, Redemption] = field(default_factory=dict)
     gift_cards: list[list[str | None]] = field(default_factory=list)  # [item, state, key]
+    audit: list[AuditRecord] = field(default_factory=list)  # in id order
+    destroyed_codes: set[int] = field(default_factory=set)  # gift_cards positions (erasure)
+    admin_changes: dict[int, PendingChange] = field(default_factory=dict)
     next_id: int = 1
 
     def __post_init__(self) -> None:
@@ -164,6 +183,9 @@ class FakePeople(_Repo):
     async def set_locale(self, person_id: int, locale: str | None) -> None:
         self.s.people[person_id] = replace(self.s.people[person_id], locale=locale)
 
+    async def set_roles(self, person_id: int, roles: frozenset[Role]) -> None:
+        self.s.people[person_id] = replace(self.s.people[person_id], roles=roles)
+
     async def update(self, person: Person) -> None:
         stored = self.s.people[person.id]  # roles, locale, mutes have commands of their own
         self.s.people[person.id] = replace(
@@ -224,6 +246,23 @@ class FakePeople(_Repo):
     async def count(self) -> int:
         return len(self.s.people)
 
+    async def pseudonymise(self, person_id: int, *, name: str, email: str, handle: str) -> None:
+        old = self.s.people[person_id]
+        self.s.people[person_id] = Person(  # every other field back to its default
+            id=person_id,
+            email=email,
+            display_name=name,
+            handle=handle,
+            active=False,
+            is_bot=old.is_bot,
+        )
+
+    async def forget_identities(self, person_id: int) -> frozenset[str]:
+        mine = [i for i, p in self.s.identities.items() if p == person_id]
+        for identity in mine:
+            del self.s.identities[identity]
+        return frozenset(i.user_id for i in mine)
+
 
 class FakeLedger(_Repo):
     async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
@@ -260,6 +299,13 @@ class FakeLedger(_Repo):
         if found is None:
             return AllowanceAccount(None, 0, 0)
         return AllowanceAccount(found.period_key, found.period_granted, found.balance)
+
+    async def add_granted(self, person_id: int, period_key: str, amount: int) -> bool:
+        account = self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)]
+        if account.period_key != period_key:
+            return False
+        account.period_granted += amount
+        return True
 
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         account = self.s.accounts[AccountRef(AccountKind.ALLOWANCE, person_id)]
@@ -369,6 +415,19 @@ class FakeRecognitions(_Repo):
         ]
         return sorted(mine, key=lambda r: r.id, reverse=True)[:limit]
 
+    async def erase_reasons_by(self, giver_id: int) -> int:
+        return self._blank(lambda r: r.giver_id == giver_id)
+
+    async def erase_reasons_before(self, cutoff: datetime) -> int:
+        return self._blank(lambda r: r.created_at < cutoff and bool(r.reason), keep_context=True)
+
+    def _blank(self, wanted: Callable[[Recognition], bool], *, keep_context: bool = False) -> int:
+        found = [r for r in self.s.recognitions.values() if wanted(r)]
+        for r in found:
+            context = r.context if keep_context else {}
+            self.s.recognitions[r.id] = replace(r, reason="", context=context)
+        return len(found)
+
 
 class FakeStats(_Repo):
     async def add(self, deltas: list[StatDelta]) -> None:
@@ -410,19 +469,38 @@ class FakeCatalog(_Repo):
     async def items(self) -> list[CatalogItem]:
         return sorted(self.s.catalog.values(), key=lambda i: (i.price, i.slug))
 
-    async def take_stock(self, slug: str, quantity: int) -> bool:
+    async def take_stock(self, slug: str, quantity: int, variant: str | None = None) -> bool:
         item = self.s.catalog[slug]
-        if item.stock is None:
-            return True
-        if item.stock < quantity:
+        chosen = item.variant(variant) if variant else None
+        if any(s is not None and s < quantity for s in (item.stock, chosen and chosen.stock)):
             return False
-        self.s.catalog[slug] = replace(item, stock=item.stock - quantity)
+        self.s.catalog[slug] = _restocked(item, -quantity, variant)
         return True
 
-    async def return_stock(self, slug: str, quantity: int) -> None:
-        item = self.s.catalog[slug]
-        if item.stock is not None:
-            self.s.catalog[slug] = replace(item, stock=item.stock + quantity)
+    async def return_stock(self, slug: str, quantity: int, variant: str | None = None) -> None:
+        self.s.catalog[slug] = _restocked(self.s.catalog[slug], quantity, variant)
+
+
+def _restocked(item: CatalogItem, change: int, variant: str | None) -> CatalogItem:
+    """The item with `change` units more (or fewer) of its stock and the variant's."""
+    variants = tuple(
+        replace(v, stock=v.stock + change) if v.name == variant and v.stock is not None else v
+        for v in item.variants
+    )
+    stock = None if item.stock is None else item.stock + change
+    return replace(item, stock=stock, variants=variants)
+
+
+class FakeAdminChanges(_Repo):
+    async def add(self, *, proposer_id: int, change: str, platform: str, at: datetime) -> int:
+        change_id = self.s.new_id()
+        self.s.admin_changes[change_id] = PendingChange(
+            id=change_id, proposer_id=proposer_id, change=decode(change), platform=platform
+        )
+        return change_id
+
+    async def get(self, change_id: int) -> PendingChange | None:
+        return self.s.admin_changes.get(change_id)
 
 
 class FakeRedemptions(_Repo):
@@ -479,6 +557,15 @@ class FakeRedemptions(_Repo):
         found = self.s.redemptions[redemption_id]
         self.s.redemptions[redemption_id] = replace(found, approver_id=approver_id)
 
+    async def erase_shipping(self, person_id: int) -> int:
+        found = [r for r in self.s.redemptions.values() if r.person_id == person_id and r.shipping]
+        for r in found:
+            self.s.redemptions[r.id] = replace(r, shipping=None)
+        return len(found)
+
+    async def erase_note(self, redemption_id: int) -> None:
+        self.s.redemptions[redemption_id] = replace(self.s.redemptions[redemption_id], note="")
+
     async def units_since(self, person_id: int, item_slug: str, since: datetime) -> int:
         counted = (RedemptionStatus.PENDING, RedemptionStatus.APPROVED)
         return sum(
@@ -517,6 +604,17 @@ class FakeGiftCards(_Repo):
         for code in self.s.gift_cards:
             if code[1:] == ["reserved", request_key]:
                 code[1:] = ["available", None]
+
+    async def destroy_codes_of(self, person_id: int) -> int:
+        """The fake keeps no code values: it remembers which slots were destroyed."""
+        keys = {r.key for r in self.s.redemptions.values() if r.person_id == person_id}
+        found = [
+            n
+            for n, code in enumerate(self.s.gift_cards)
+            if code[1] == "issued" and code[2] in keys and n not in self.s.destroyed_codes
+        ]
+        self.s.destroyed_codes.update(found)
+        return len(found)
 
 
 class FakeJobRuns(_Repo):
@@ -565,6 +663,9 @@ class FakeConfig(_Repo):
     async def put_tier(self, tier: Tier) -> None:
         self.s.tiers[tier.name] = tier
 
+    async def remove_tier(self, name: str) -> None:
+        self.s.tiers.pop(name, None)
+
     async def put_rule(self, rule: AllowanceRule) -> None:
         self.s.rules[(rule.scope.value, rule.subject)] = rule
 
@@ -587,6 +688,248 @@ class FakeDecisions(_Repo):
         )
         return True
 
+    async def erase_notes_by(self, person_id: int) -> list[Decision]:
+        found = [d for d in self.s.decisions.values() if d.decided_by == person_id and d.note]
+        for d in found:
+            self.s.decisions[d.key] = replace(d, note="")
+        return found
+
+
+class FakePlatformRecords(_Repo):
+    """The fakes keep no outbox, SCIM or processed events: only keys can quote an id."""
+
+    async def forget(self, person_id: int) -> int:
+        return 0
+
+    async def scrub_ids(self, ids: frozenset[str], replacement: str) -> int:
+        changed = 0
+        for r in list(self.s.recognitions.values()):
+            key = scrub_key(r.key, ids, replacement)
+            if key != r.key:
+                self.s.recognitions[r.id] = replace(r, key=key)
+                changed += 1
+        for old in list(self.s.transfers):
+            key = scrub_key(old, ids, replacement)
+            if key != old:
+                self.s.transfers[key] = replace(self.s.transfers.pop(old), key=key)
+                changed += 1
+        return changed
+
+
+class FakeAuditLog(_Repo):
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        last = self.s.audit[-1] if self.s.audit else None
+        prev_hash = last.hash if last else GENESIS
+        record = AuditRecord(
+            id=last.id + 1 if last else 1,
+            entry=entry,
+            prev_hash=prev_hash,
+            hash=chain_hash(prev_hash, entry),
+        )
+        self.s.audit.append(record)
+        return record
+
+    async def since(self, at: datetime | None, *, limit: int) -> list[AuditRecord]:
+        found = [r for r in reversed(self.s.audit) if at is None or r.entry.at >= at]
+        return found[:limit]
+
+
+class FakeAnalytics(_Repo):
+    """The analytics figures computed from their definitions (core/analytics.py), person
+    by person: the oracle that the SQL statements must agree with."""
+
+    def _members(self, scope: Scope, *, active_only: bool = True) -> dict[int, Person]:
+        if scope.kind is ScopeKind.SELF:
+            ids = {scope.viewer_id}
+        elif scope.kind is ScopeKind.REPORTS:
+            ids = self._reports(scope.viewer_id)
+        else:
+            ids = set(self.s.people)
+        found = {}
+        for person_id in sorted(ids):
+            p = self.s.people.get(person_id)
+            if p is None or p.is_bot or (active_only and not p.active):
+                continue
+            if scope.department is None or p.department == scope.department:
+                found[person_id] = p
+        return found
+
+    def _reports(self, manager_id: int) -> set[int]:
+        found: set[int] = set()
+        todo = [manager_id]
+        while todo:
+            boss = todo.pop()
+            for p in self.s.people.values():
+                if p.manager_id == boss and p.id not in found:
+                    found.add(p.id)
+                    todo.append(p.id)
+        found.discard(manager_id)
+        return found
+
+    def _gifts(self, since: datetime, until: datetime) -> list[tuple[Recognition, int]]:
+        """(recognition, receiver) per kudos given in [since, until), not revoked."""
+        return [
+            (r, receiver)
+            for r in self.s.recognitions.values()
+            if r.revoked_at is None and since <= r.created_at < until
+            for receiver in r.receiver_ids
+        ]
+
+    def _redeemable(self, person_id: int) -> int:
+        kinds = (AccountKind.EARNED, AccountKind.HELD)
+        return sum(self.s.accounts[AccountRef(k, person_id)].balance for k in kinds)
+
+    async def departments(self, scope: Scope) -> list[str]:
+        return sorted({p.department for p in self._members(scope).values() if p.department})
+
+    async def headcount(self, scope: Scope) -> int:
+        return len(self._members(scope))
+
+    async def department_rows(
+        self, scope: Scope, since: datetime, until: datetime
+    ) -> list[DepartmentRow]:
+        gifts = self._gifts(since, until)
+        givers = {r.giver_id for r, _ in gifts}
+        rows: dict[str | None, list[int]] = {}
+        for p in self._members(scope).values():
+            got = [r.amount for r, receiver in gifts if receiver == p.id]
+            row = rows.setdefault(p.department, [0, 0, 0, 0, 0])
+            for i, n in enumerate((1, p.id in givers, bool(got), len(got), sum(got))):
+                row[i] += n
+        return [
+            DepartmentRow(department=d, people=n, givers=g, receivers=r, kudos=k, points=pts)
+            for d, (n, g, r, k, pts) in rows.items()
+        ]
+
+    async def top_values(
+        self, scope: Scope, since: datetime, until: datetime, *, limit: int
+    ) -> list[ValueCount]:
+        members = self._members(scope)
+        counts: dict[str, int] = {}
+        for r, receiver in self._gifts(since, until):
+            for value in r.values if receiver in members else ():
+                counts[value] = counts.get(value, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return [ValueCount(value, n) for value, n in ranked[:limit]]
+
+    def _decided(
+        self, scope: Scope, since: datetime, until: datetime, statuses: set[RedemptionStatus]
+    ) -> list[Redemption]:
+        members = self._members(scope)
+        return [
+            r
+            for r in self.s.redemptions.values()
+            if r.status in statuses
+            and r.decided_at is not None
+            and since <= r.decided_at < until
+            and r.person_id in members
+        ]
+
+    async def redemption_figures(
+        self, scope: Scope, since: datetime, until: datetime
+    ) -> RedemptionFigures:
+        approved = self._decided(scope, since, until, {RedemptionStatus.APPROVED})
+        redeemers = {r.person_id for r in approved}
+        holding = {i for i in self._members(scope) if self._redeemable(i) > 0}
+        everyone = self._members(scope, active_only=False)
+        return RedemptionFigures(
+            holders=len(redeemers | holding),
+            redeemers=len(redeemers),
+            points_redeemed=sum(r.points for r in approved),
+            liability=sum(self._redeemable(i) for i in everyone),
+        )
+
+    async def lead_times(
+        self, scope: Scope, since: datetime, until: datetime, *, percentiles: Sequence[int]
+    ) -> tuple[int, dict[int, float]]:
+        decided = {RedemptionStatus.APPROVED, RedemptionStatus.DECLINED}
+        waits = sorted(
+            (r.decided_at - r.created_at).total_seconds()
+            for r in self._decided(scope, since, until, decided)
+            if r.decided_at is not None and r.approver_id is not None
+        )
+        if not waits:
+            return 0, {}
+        return len(waits), {p: waits[math.ceil(len(waits) * p / 100) - 1] for p in percentiles}
+
+    async def weekly(self, scope: Scope, bounds: Sequence[datetime]) -> list[tuple[int, int]]:
+        members = self._members(scope)
+        weeks = []
+        for start, end in itertools.pairwise(bounds):
+            got = [r.amount for r, receiver in self._gifts(start, end) if receiver in members]
+            weeks.append((len(got), sum(got)))
+        return weeks
+
+    async def not_recognised(
+        self, scope: Scope, since: datetime, *, limit: int
+    ) -> tuple[int, list[QuietPerson]]:
+        last: dict[int, datetime] = {}
+        for r in self.s.recognitions.values():
+            for receiver in r.receiver_ids if r.revoked_at is None else ():
+                last[receiver] = max(r.created_at, last.get(receiver, r.created_at))
+        members = self._members(scope).values()
+        quiet = [p for p in members if p.id not in last or last[p.id] < since]
+        quiet.sort(key=lambda p: (p.id in last, last.get(p.id, since), p.id))
+        return len(quiet), [
+            QuietPerson(
+                person_id=p.id,
+                name=p.display_name,
+                manager=self.s.people[p.manager_id].display_name if p.manager_id else None,
+                last_recognised=last.get(p.id),
+            )
+            for p in quiet[:limit]
+        ]
+
+    async def rings(
+        self, scope: Scope, since: datetime, until: datetime, *, min_kudos: int, share: int
+    ) -> list[tuple[Giving, ...]]:
+        members = self._members(scope)
+        given: dict[int, int] = {}
+        gifts: dict[int, set[int]] = {}
+        edges: dict[tuple[int, int], int] = {}
+        for r, receiver in self._gifts(since, until):
+            if r.giver_id in members:
+                given[r.giver_id] = given.get(r.giver_id, 0) + r.amount
+                gifts.setdefault(r.giver_id, set()).add(r.id)
+                edges[(r.giver_id, receiver)] = edges.get((r.giver_id, receiver), 0) + r.amount
+        eligible = sorted(i for i in given if len(gifts[i]) >= min_kudos)
+        found = []
+        for size in (2, 3):  # every group, by brute force
+            for group in itertools.combinations(eligible, size):
+                giving = tuple(
+                    Giving(
+                        person_id=i,
+                        given=given[i],
+                        to_group=sum(edges.get((i, o), 0) for o in group if o != i),
+                    )
+                    for i in group
+                )
+                if all(g.to_group * 100 >= g.given * share for g in giving):
+                    found.append(giving)
+        return found
+
+    async def concentration(
+        self, scope: Scope, since: datetime, until: datetime, *, top: int
+    ) -> tuple[int, int]:
+        members = self._members(scope)
+        received: dict[int, int] = {}
+        for r, receiver in self._gifts(since, until):
+            if receiver in members:
+                received[receiver] = received.get(receiver, 0) + r.amount
+        ranked = sorted(received.values(), reverse=True)
+        return sum(ranked[:top]), sum(ranked)
+
+    async def flows(self, scope: Scope, since: datetime, until: datetime) -> list[Flow]:
+        members = self._members(scope)
+        flows: dict[tuple[str | None, str | None], list[int]] = {}
+        for r, receiver in self._gifts(since, until):
+            if receiver in members:
+                source = self.s.people[r.giver_id].department
+                row = flows.setdefault((source, members[receiver].department), [0, 0])
+                row[0] += 1
+                row[1] += r.amount
+        return [Flow(source=s, target=t, kudos=k, points=p) for (s, t), (k, p) in flows.items()]
+
 
 class FakeUnitOfWork(UnitOfWork):
     def __init__(self, store: FakeStore) -> None:
@@ -604,6 +947,10 @@ class FakeUnitOfWork(UnitOfWork):
         self.catalog = FakeCatalog(self)
         self.redemptions = FakeRedemptions(self)
         self.gift_cards = FakeGiftCards(self)
+        self.analytics = FakeAnalytics(self)
+        self.audit = FakeAuditLog(self)
+        self.admin_changes = FakeAdminChanges(self)
+        self.platform_records = FakePlatformRecords(self)
 
     async def begin(self) -> None:
         await self.store.lock.acquire()

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "BOT",
     "conversation_update",
+    "file_consent",
     "installation_update",
     "invoke_action",
     "mention",
@@ -114,6 +115,43 @@ def invoke_action(
         "action": {"type": "Action.Execute", "verb": verb, "data": data},
         "trigger": "manual",
     }
+    activity["locale"] = "en-US"
+    return activity
+
+
+def file_consent(
+    service_url: str,
+    *,
+    sender: Json,
+    context: Json,
+    reply_to: str,
+    action: str = "accept",
+    upload_url: str = "",
+    name: str = "file.csv",
+    conversation_id: str | None = None,
+    tenant: str = "tenant-1",
+) -> Json:
+    """The person's answer to the bot's file consent card `reply_to` (in their personal chat).
+
+    `context` is the card's acceptContext / declineContext. On accept Teams has created the
+    file in the person's OneDrive and hands the bot an upload session URL (`upload_url`,
+    e.g. `FakeConnector.upload_url()`) and the file's address; a decline carries neither.
+    """
+    conversation_id = conversation_id or _default_conversation(sender, "personal", reply_to)
+    activity = _base("invoke", service_url, sender, conversation_id, "personal", tenant, _next_id())
+    activity["channelData"] = _channel_data(tenant, conversation_id, "personal", None)
+    activity["name"] = "fileConsent/invoke"
+    activity["replyToId"] = reply_to
+    value: Json = {"type": "fileUpload", "action": action, "context": dict(context)}
+    if action == "accept":
+        value["uploadInfo"] = {
+            "name": name,
+            "uploadUrl": upload_url,
+            "contentUrl": f"https://contoso-my.sharepoint.com/personal/files/{name}",
+            "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8C",
+            "fileType": name.rsplit(".", 1)[-1],
+        }
+    activity["value"] = value
     activity["locale"] = "en-US"
     return activity
 

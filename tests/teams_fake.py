@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ __all__ = ["ADAPTIVE_CARD", "Call", "FakeConnector", "Sent"]
 Json = dict[str, Any]
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+UPLOAD_CHUNK_LIMIT = 4 * 1024 * 1024  # what Teams allows in one PUT of a file consent upload
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 FAULT_KINDS = frozenset({"send", "update", "delete", "create", "member"})
 
@@ -114,6 +118,12 @@ class FakeConnector(LocalServer):
         self._not_installed: set[str] = set()
         self._one_to_one: dict[str, str] = {}
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
+        self.uploads: dict[str, bytearray] = {}
+        """Bytes received at each upload URL handed out by `upload_url`, by that URL."""
+        self.upload_ranges: list[str] = []
+        """The Content-Range of every upload PUT the fake accepted, in order."""
+        self._upload_sizes: dict[str, int] = {}
+        self._upload_ids = itertools.count(1)
         self._activity_ids = itertools.count(1)
         self._conversation_ids = itertools.count(1)
 
@@ -161,6 +171,13 @@ class FakeConnector(LocalServer):
         if not installed:
             self._not_installed.add(member_id)
         return member
+
+    def upload_url(self) -> str:
+        """A OneDrive upload session's URL, as Teams puts in an accepted file consent; the
+        file's bytes PUT there land in `uploads[url]`."""
+        url = f"{self.root}/upload/session-{next(self._upload_ids)}"
+        self.uploads[url] = bytearray()
+        return url
 
     def fail(self, kind: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """Answer the next `times` calls of `kind` with `status` and a Bot Framework error body.
@@ -261,6 +278,10 @@ class FakeConnector(LocalServer):
                 return self._faulted("member") or web.json_response(list(self.members.values()))
             case "GET", ["v3", "conversations", _, "pagedmembers"]:
                 return self._faulted("member") or self._paged(request.rel_url.query_string)
+            case "PUT", ["upload", session]:
+                # the stream, not request.read(): a range may be bigger than aiohttp's 1 MiB cap
+                body = await request.content.read()
+                return self._upload(f"{self.root}/upload/{session}", request, body)
         self.unexpected.append(f"{request.method} {request.rel_url.raw_path}")
         return _error(404, "NotFound", "the fake Connector has no such route")
 
@@ -320,6 +341,27 @@ class FakeConnector(LocalServer):
         body = {"id": conversation, "activityId": activity_id, "serviceUrl": self.url}
         return web.json_response(body, status=201)
 
+    def _upload(self, url: str, request: web.Request, chunk: bytes) -> web.Response:
+        """One range of an upload session: in order, no gaps, at most 4 MB, the same total
+        each time (a broken rule is a bot bug: recorded in `errors`, answered 400)."""
+        if url not in self.uploads:
+            return _error(404, "itemNotFound", "no such upload session")
+        received = self.uploads[url]
+        found = _CONTENT_RANGE.fullmatch(request.headers.get("Content-Range", ""))
+        first, last, size = (int(g) for g in found.groups()) if found else (-1, -1, -1)
+        problem = _range_problem(
+            first, last, size, self._upload_sizes.setdefault(url, size), len(received), chunk
+        )
+        if problem or request.headers.get("Content-Length") != str(len(chunk)):
+            problem = problem or "Content-Length does not match the body"
+            self.errors.append(AssertionError(f"upload {url}: {problem}"))
+            return _error(400, "invalidRange", problem)
+        received.extend(chunk)
+        self.upload_ranges.append(request.headers["Content-Range"])
+        if len(received) < size:
+            return web.json_response({"nextExpectedRanges": [f"{len(received)}-"]}, status=202)
+        return web.json_response({"id": url.rsplit("/", 1)[1], "size": size}, status=201)
+
     def _resolve(self, member_id: str) -> Json | None:
         """A registered member by Teams member id or AAD object id (Teams accepts either)."""
         if member_id in self.members:
@@ -346,6 +388,23 @@ class FakeConnector(LocalServer):
 def _error(status: int, code: str, message: str) -> web.Response:
     """A Bot Framework ErrorResponse, which msrest parses into ErrorResponseException."""
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _range_problem(
+    first: int, last: int, size: int, expected_size: int, received: int, chunk: bytes
+) -> str | None:
+    """What is wrong with a Content-Range `bytes first-last/size`, if anything."""
+    if first < 0:
+        return "no Content-Range: bytes FIRST-LAST/SIZE"
+    if size != expected_size:
+        return f"total {size} after {expected_size}"
+    if first != received:
+        return f"range starts at {first}, {received} bytes were received"
+    if last - first + 1 != len(chunk) or last >= size:
+        return f"range {first}-{last}/{size} for {len(chunk)} bytes"
+    if len(chunk) > UPLOAD_CHUNK_LIMIT:
+        return f"{len(chunk)} bytes in one PUT, more than 4 MB"
+    return None
 
 
 async def _body(request: web.Request) -> Json:

@@ -41,6 +41,8 @@ class TeamsWorld:
 
     async def settle(self) -> None:
         """Let the deliveries started after a commit finish."""
+        if self.teams.admin is not None:
+            await self.teams.admin.drain()  # an export's file follows the answer
         await self.teams.notifier.drain()
         await self.connector.quiet(period=0.05)
         await self.slack.settle()

@@ -97,3 +97,42 @@ def test_without_an_identity_it_asks_who_you_are(tmp_path: Path) -> None:
     assert "Tell me who you are first: as EMAIL" in done.stdout
     assert "I don't know anyone called nobody@example.com." in done.stdout
     assert "as EMAIL — act as someone else" in done.stdout
+
+
+def test_admin_changes_are_previewed_confirmed_and_audited_in_the_terminal(
+    tmp_path: Path,
+) -> None:
+    done = chat(
+        tmp_path,
+        [
+            "lang en",
+            "admin limits daily 30",
+            "cancel",
+            "admin limits daily 30",
+            "confirm",
+            "confirm",
+            "admin budget dept:Engineering 150",
+            "admin confirm",
+            "admin budget show",
+            "admin export people",
+            "admin audit",
+            "as ana@example.com",
+            "admin limits daily 1",
+            "admin export people",
+        ],
+        "--demo",
+        "--as",
+        "maria@example.com",
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr
+    assert out.count("Daily giving limit: none → 30") == 2
+    assert "Cancelled: nothing changed." in out
+    assert out.count("Done: the change is applied and recorded in the audit log.") == 2
+    assert "There is no change waiting for your confirmation." in out  # the third confirm
+    assert "department Engineering: 150 points per month" in out
+    exported = tmp_path / "exports"
+    [people] = list(exported.glob("laurel-people-*.csv"))
+    assert "ana@example.com" in people.read_text()
+    assert "limits.set limit:daily (console)" in out and "export.people" in out
+    assert out.count("Sorry, only HR admins can do that. Nothing was changed.") == 2

@@ -16,6 +16,7 @@ from adapters.chat.grammar import (
     Lang,
     Leaderboard,
     Quit,
+    RedeemItem,
     UnknownCommand,
     UnknownWindow,
     Values,
@@ -235,7 +236,7 @@ def test_grammar_errors_are_domain_errors_with_a_message() -> None:
 
 
 def test_the_rewards_verbs() -> None:
-    from adapters.chat.grammar import Approvals, Cancel, RedeemItem, Redemptions, Shop
+    from adapters.chat.grammar import Approvals, Cancel, Redemptions, Shop
 
     assert parse("shop") == Shop()
     assert parse("redeem mug") == RedeemItem("mug", 1)
@@ -243,6 +244,16 @@ def test_the_rewards_verbs() -> None:
     assert parse("redemptions") == Redemptions()
     assert parse("cancel #12") == Cancel(12) and parse("cancel 12") == Cancel(12)
     assert parse("approvals") == Approvals()
-    for bad in ("redeem", "redeem mug lots", "cancel twelve", "shop now"):
+    for bad in ("redeem", "redeem mug 3 lots", "cancel twelve", "shop now"):
         with pytest.raises(UnknownCommand):
             parse(bad)
+
+
+def test_redeem_takes_a_variant_a_quantity_and_an_address():
+    assert parse("redeem hoodie M") == RedeemItem("hoodie", 1, "M")
+    assert parse("redeem hoodie xl 2") == RedeemItem("hoodie", 2, "xl")
+    assert parse("redeem hoodie 2XL") == RedeemItem("hoodie", 1, "2XL")
+    typed = "redeem hoodie M 2 to Ana Lima\nRua Augusta 10, 1100-053 Lisboa"
+    assert parse(typed) == RedeemItem("hoodie", 2, "M", "Ana Lima\nRua Augusta 10, 1100-053 Lisboa")
+    assert parse("redeem mug to: 5 Rue X, Paris") == RedeemItem("mug", 1, None, "5 Rue X, Paris")
+    assert parse("redeem hoodie L to") == RedeemItem("hoodie", 1, "L", None)

@@ -36,7 +36,7 @@ ADAPTER_EVENTS = {
     "reaction_added",
     "reaction_removed",
 }
-ADAPTER_COMMANDS = {"/kudos"}
+ADAPTER_COMMANDS = {"/kudos", "/kudos-admin"}
 MANIFEST_COMMANDS = {"/kudos", "/kudos-admin"}  # /kudos-admin: declared ahead of its handler
 
 

@@ -99,7 +99,15 @@ async def test_jobs_run_at_start_and_catch_up_after_downtime(engine: AsyncEngine
     # Granted once per month each; November's unused 100 lapsed back to the organisation.
     assert await issued(app) == -100 * 5
     jobs = {j.name for j in again.jobs}
-    assert jobs == {"allowance", "reminders", "celebrations", "digest", "approvals", "expiry"}
+    assert jobs == {
+        "allowance",
+        "reminders",
+        "celebrations",
+        "digest",
+        "approvals",
+        "expiry",
+        "retention",
+    }
 
 
 async def test_three_schedulers_at_once_do_the_work_once(engine: AsyncEngine) -> None:

@@ -401,7 +401,7 @@ async def test_decision_buttons_decide_once_and_say_who(
     decision_world: tuple[SlackWorld, list[str]], tmp_path: Path
 ) -> None:
     from adapters.i18n import Renderer
-    from adapters.slack.decisions import decision_actions
+    from adapters.slack.blocks import decision_actions
     from core.commands import OpenDecision
 
     from .slack_requests import block_actions
@@ -453,7 +453,8 @@ async def test_decline_asks_for_a_reason_in_a_modal_then_decides(
     import json as json_
 
     from adapters.i18n import Renderer
-    from adapters.slack.decisions import DECLINE_MODAL, decision_actions
+    from adapters.slack.blocks import decision_actions
+    from adapters.slack.decisions import DECLINE_MODAL
     from core.commands import OpenDecision
 
     from .slack_requests import block_actions, plain_text_input, view_submission

@@ -6,13 +6,14 @@ the wording stays in the core's catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from core.decisions import Outcome
-from core.errors import DomainError
+from core.decisions import Decision, Outcome
+from core.errors import DomainError, ShippingNeeded
 from core.messages import MsgId, Names, Text, points, text
 from core.people import Person
 from core.periods import Window
@@ -34,6 +35,8 @@ from core.views import (
     ValuesView,
 )
 
+from .images import Chart
+
 
 class Tone(StrEnum):
     OK = "ok"
@@ -48,6 +51,18 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class ShippingForm:
+    """What a platform offers instead of typing `redeem ITEM to ADDRESS`: a Slack modal,
+    or inputs on a Teams card, that come back as the same redeem request."""
+
+    slug: str
+    item: str
+    variants: tuple[str, ...]
+    variant: str | None
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     sections: list[Section]
     title: Text | None = None
@@ -55,6 +70,9 @@ class Card:
     badge: str = ""  # an emoji that goes with the title
     language: str | None = None  # render in this language, not the reader's stored one
     progress: float | None = None  # 0..1 of the way to the next tier, for a progress bar
+    form: ShippingForm | None = None  # inputs the reader can fill in to go on
+    image: Chart | None = None  # a chart that reads better than the lines (stats, insights)
+    decision: Decision | None = None  # its buttons go under the card (an admin preview)
 
 
 # What a decision button says, and what the decided message says (in every platform).
@@ -70,6 +88,11 @@ OUTCOME_DONE = {
     Outcome.CONFIRM: MsgId.DECIDED_CONFIRM,
     Outcome.CANCEL: MsgId.DECIDED_CANCEL,
 }
+
+
+def always(card: Card) -> Callable[[Person], Card]:
+    """The same card for whoever reads it (notifiers take a card per reader)."""
+    return lambda _: card
 
 
 def lines_card(*lines: Text, tone: Tone = Tone.INFO, title: Text | None = None) -> Card:
@@ -329,27 +352,52 @@ def shop_card(view: ShopView) -> Card:
     title = text(MsgId.SHOP_TITLE, points=points(view.earned))
     if not view.lines:
         return lines_card(text(MsgId.SHOP_EMPTY), title=title)
-    lines = [
-        text(
-            _LOCKED[line.locked],
-            item=line.item.name,
-            slug=line.item.slug,
-            points=points(line.item.price),
-            tier=line.item.min_tier or "",
-            missing=points(line.item.price - view.earned),
+    lines = []
+    for line in view.lines:
+        item = line.item
+        lines.append(
+            text(
+                _LOCKED[line.locked],
+                item=item.name,
+                slug=item.slug,
+                points=points(item.price),
+                tier=item.min_tier or "",
+                missing=points(item.price - view.earned),
+            )
         )
-        for line in view.lines
-    ]
+        if item.variants and line.locked != "stock":
+            offered = Names(tuple(v.name for v in item.variants if v.stock != 0))
+            lines.append(text(MsgId.SHOP_VARIANTS, item=item.name, variants=offered))
     example = next((line.item.slug for line in view.lines if line.locked is None), "ITEM")
     howto = Section([text(MsgId.SHOP_HOWTO, example=example)])
     return Card([Section(lines), howto], title=title, badge="🎁")
+
+
+def item_label(name: str, r: Redemption) -> str:
+    """The item as the request names it: with its variant, "Hoodie (M)"."""
+    return f"{name} ({r.variant})" if r.variant else name
+
+
+def shipping_card(needed: ShippingNeeded) -> Card:
+    """The address is missing: say how to type it, and offer the form where there is one."""
+    form = ShippingForm(
+        slug=needed.slug,
+        item=needed.item,
+        variants=needed.variants,
+        variant=needed.variant,
+        quantity=needed.quantity,
+    )
+    lines = [needed.text()]
+    if needed.variants:
+        lines.append(text(MsgId.SHOP_VARIANTS, item=needed.item, variants=Names(needed.variants)))
+    return Card([Section(lines)], form=form, badge="📦")
 
 
 def redemption_card(result: RedemptionResult) -> Card:
     r = result.redemption
     params: dict[str, object] = {
         "id": r.id,
-        "item": result.item.name,
+        "item": item_label(result.item.name, r),
         "quantity": r.quantity,
         "points": points(r.points),
         "approver": result.approver or "?",
@@ -402,7 +450,7 @@ def cancelled_card(r: Redemption) -> Card:
 
 def _item_name(view: RedemptionsView, r: Redemption) -> str:
     item = view.items.get(r.item_slug)
-    return item.name if item else r.item_slug
+    return item_label(item.name if item else r.item_slug, r)
 
 
 def approval_request_card(requester: str, item: str, r: Redemption) -> Card:
@@ -410,7 +458,7 @@ def approval_request_card(requester: str, item: str, r: Redemption) -> Card:
     line = text(
         MsgId.APPROVAL_REQUEST,
         name=requester,
-        item=item,
+        item=item_label(item, r),
         quantity=r.quantity,
         points=points(r.points),
     )
@@ -426,7 +474,7 @@ def redemption_outcome_card(r: Redemption, item: str) -> Card:
         if r.status is RedemptionStatus.EXPIRED
         else MsgId.REDEMPTION_DECLINED
     )
-    lines = [text(key, id=r.id, item=item, points=points(r.points))]
+    lines = [text(key, id=r.id, item=item_label(item, r), points=points(r.points))]
     if r.note:
         lines.append(text(MsgId.REDEMPTION_NOTE, note=r.note))
     return lines_card(*lines)
@@ -450,3 +498,16 @@ def expiring_card(amount: int, on: date) -> Card:
 def fulfil_card(r: Redemption, item: str, requester: str) -> Card:
     """What the owner of an experience is asked to arrange."""
     return lines_card(text(MsgId.FULFIL_EXPERIENCE, item=item, name=requester, id=r.id))
+
+
+def ship_card(r: Redemption, item: str, requester: str, address: str) -> Card:
+    """What the person who sends merchandise is asked to send, and where to."""
+    line = text(
+        MsgId.FULFIL_SHIP,
+        quantity=r.quantity,
+        item=item_label(item, r),
+        name=requester,
+        id=r.id,
+        address=address,
+    )
+    return lines_card(line, tone=Tone.OK)

@@ -23,7 +23,14 @@ from core.commands import (
     SetLocale,
     SetMuted,
 )
-from core.errors import DomainError, NoReceivers, TransientStoreError
+from core.errors import (
+    BadAddress,
+    DomainError,
+    NoReceivers,
+    ShippingNeeded,
+    ShippingUnavailable,
+    TransientStoreError,
+)
 from core.messages import MsgId, text
 from core.people import REMINDER_KINDS, Person
 
@@ -52,9 +59,15 @@ log = logging.getLogger(__name__)
 Resolver = Callable[[str], Awaitable[list[Person]]]
 
 
+# Seals a shipping address before it goes anywhere (LAUREL_SECRET_KEYS); None: no keys.
+Seal = Callable[[str], str]
+ADDRESS_LENGTH = range(10, 501)
+
+
 class ChatCommands:
-    def __init__(self, bus: MessageBus) -> None:
+    def __init__(self, bus: MessageBus, seal: Seal | None = None) -> None:
         self._bus = bus
+        self._seal = seal
 
     async def answer(
         self,
@@ -71,6 +84,10 @@ class ChatCommands:
             return await self._answer(
                 actor, request, resolve, source, idempotency_key, context or {}
             )
+        except ShippingNeeded as needed:
+            if self._seal is None:
+                return cards.error_card(ShippingUnavailable())
+            return cards.shipping_card(needed)
         except DomainError as error:
             return cards.error_card(error)
         except TransientStoreError:
@@ -120,9 +137,14 @@ class ChatCommands:
                 return Card([cards.Section([changed])], tone=Tone.OK, language=chosen)
             case Shop():
                 return cards.shop_card(await bus.handle(GetShop(person_id=actor.id)))
-            case RedeemItem(item=item, quantity=quantity):
+            case RedeemItem(item=item, quantity=quantity, variant=variant):
                 redeem = Redeem(
-                    person_id=actor.id, item=item, quantity=quantity, idempotency_key=key
+                    person_id=actor.id,
+                    item=item,
+                    quantity=quantity,
+                    idempotency_key=key,
+                    variant=variant,
+                    shipping=self._sealed(request.address),
                 )
                 return cards.redemption_card(await bus.handle(redeem))
             case Redemptions():
@@ -142,3 +164,13 @@ class ChatCommands:
             case Help():
                 return cards.help_card()
         raise TypeError(f"{type(request).__name__} is not a shared chat request")
+
+    def _sealed(self, address: str | None) -> str | None:
+        """The address as typed, checked and sealed: it is never stored or logged in plain."""
+        if address is None or not address.strip():
+            return None
+        if len(address.strip()) not in ADDRESS_LENGTH:
+            raise BadAddress()
+        if self._seal is None:
+            raise ShippingUnavailable()
+        return self._seal(address.strip())

@@ -21,7 +21,13 @@ _TAG = r"#((?!\d+(?![\w-]))[\w-]+)"
 _VALUE = re.compile(_TAG)
 _TRAILING_VALUES = re.compile(rf"(?:\s*{_TAG})+\s*$")
 _SETTING = re.compile(r"(mute|unmute)\s+(\S+)", re.IGNORECASE)
-_REDEEM = re.compile(r"(\S+)(?:\s+(\d{1,3}))?")
+# `redeem ITEM [VARIANT] [QTY] [to ADDRESS]`: a variant is a word that is neither a
+# quantity nor "to"; the address is everything after "to" (it may span lines).
+_REDEEM = re.compile(
+    r"(\S+)(?:\s+(?!to(?:\s|:|$))(?!\d+(?:\s|$))(\S+))?(?:\s+(\d{1,3}))?"
+    r"(?:\s+to:?(?:\s+(.*))?)?",
+    re.IGNORECASE | re.DOTALL,
+)
 _CANCEL = re.compile(r"#?(\d{1,12})")
 
 
@@ -77,6 +83,8 @@ class Shop(ChatRequest):
 class RedeemItem(ChatRequest):
     item: str
     quantity: int = 1
+    variant: str | None = None
+    address: str | None = None  # plain text as typed: sealed before it goes further
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,8 @@ def parse(line: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> ChatRequest:
     if verb == "settings" and (found := _SETTING.fullmatch(rest)):
         return Settings(mute=found.group(1).casefold() == "mute", kind=found.group(2).casefold())
     if verb == "redeem" and (found := _REDEEM.fullmatch(rest)):
-        return RedeemItem(found.group(1), int(found.group(2) or 1))
+        item, variant, quantity, address = found.groups()
+        return RedeemItem(item, int(quantity or 1), variant, address)
     if verb == "cancel" and (found := _CANCEL.fullmatch(rest)):
         return Cancel(int(found.group(1)))
     if verb == "as" and rest and " " not in rest:

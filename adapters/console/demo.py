@@ -7,7 +7,7 @@ from core.commands import ConfigureOrganisation, GiveKudos, PutCatalogItem, Regi
 from core.people import NewPerson, Role
 from core.policy import CompanyValue
 from core.ports import UnitOfWorkFactory
-from core.rewards import CatalogItem, ItemKind
+from core.rewards import CatalogItem, ItemKind, Variant
 
 VALUES = (
     ("ownership", "Ownership"),
@@ -111,6 +111,14 @@ def email(handle: str) -> str:
 CATALOG = (
     CatalogItem(slug="coffee", name="Coffee on the company", kind=ItemKind.CUSTOM, price=10),
     CatalogItem(slug="mug", name="laurel mug", kind=ItemKind.MERCHANDISE, price=25, stock=20),
+    CatalogItem(
+        slug="hoodie",
+        name="laurel hoodie",
+        kind=ItemKind.MERCHANDISE,
+        price=60,
+        variants=(Variant("S", 5), Variant("M", 8), Variant("L", 0)),
+        ships=True,  # asks for a shipping address (sealed: needs LAUREL_SECRET_KEYS)
+    ),
     CatalogItem(
         slug="trees",
         name="Plant ten trees",

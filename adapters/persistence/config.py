@@ -144,6 +144,10 @@ class SqlConfig:
             },
         )
 
+    async def remove_tier(self, name: str) -> None:
+        await self._changing()
+        await self._conn.execute(sa.delete(tiers).where(tiers.c.name == name))
+
     async def put_rule(self, rule: AllowanceRule) -> None:
         await self._upsert(
             allowance_rules,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,18 +34,7 @@ class SqlDecisions:
             .mappings()
             .first()
         )
-        if row is None:
-            return None
-        return Decision(
-            key=row["key"],
-            kind=row["kind"],
-            subject=row["subject"],
-            options=tuple(Outcome(o) for o in row["options"].split(",")),
-            outcome=Outcome(row["outcome"]) if row["outcome"] else None,
-            decided_by=row["decided_by"],
-            decided_at=row["decided_at"],
-            note=row["note"],
-        )
+        return _decision(row) if row is not None else None
 
     async def claim(
         self, key: str, outcome: Outcome, person_id: int | None, at: datetime, note: str
@@ -56,3 +46,23 @@ class SqlDecisions:
             .values(outcome=outcome.value, decided_by=person_id, decided_at=at, note=note)
         )
         return (await self._conn.execute(stmt)).rowcount == 1
+
+    async def erase_notes_by(self, person_id: int) -> list[Decision]:
+        written = (decisions.c.decided_by == person_id) & (decisions.c.note != "")
+        rows = (await self._conn.execute(sa.select(decisions).where(written))).mappings()
+        found = [_decision(row) for row in rows]
+        await self._conn.execute(sa.update(decisions).where(written).values(note=""))
+        return found
+
+
+def _decision(row: Any) -> Decision:
+    return Decision(
+        key=row["key"],
+        kind=row["kind"],
+        subject=row["subject"],
+        options=tuple(Outcome(o) for o in row["options"].split(",")),
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        note=row["note"],
+    )

@@ -17,6 +17,7 @@ from adapters.secrets import SecretBox
 
 from .dialect import insert
 from .tables import gift_card_codes as codes
+from .tables import redemptions
 
 AVAILABLE, RESERVED, ISSUED = "available", "reserved", "issued"
 
@@ -61,6 +62,17 @@ class SqlGiftCardPool:
             .values(state=AVAILABLE, request_key=None)
         )
 
+    async def destroy_codes_of(self, person_id: int) -> int:
+        """The sealed value becomes empty: no key opens it again. The fingerprint stays,
+        so the same code can never be added (and handed out) a second time."""
+        theirs = sa.select(redemptions.c.key).where(redemptions.c.person_id == person_id)
+        done = await self._conn.execute(
+            sa.update(codes)
+            .where(codes.c.request_key.in_(theirs), codes.c.state == ISSUED, codes.c.sealed != "")
+            .values(sealed="")
+        )
+        return int(done.rowcount)
+
     async def _set(self, request_key: str, was: str, now: str) -> None:
         await self._conn.execute(
             sa.update(codes)
@@ -75,6 +87,11 @@ class GiftCardVault:
     def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
         self._engine = engine
         self._box = box
+
+    @property
+    def box(self) -> SecretBox:
+        """The keys, for the other secrets laurel seals (shipping addresses)."""
+        return self._box
 
     async def add(self, item_slug: str, plain_codes: list[str]) -> int:
         """Seal and add codes; ones already known (under any configured key) are skipped.
@@ -117,6 +134,7 @@ class GiftCardVault:
             codes.c.request_key == request_key,
             codes.c.state == ISSUED,
             codes.c.delivered_at.is_(None),
+            codes.c.sealed != "",  # destroyed by an erasure
         )
         async with self._engine.connect() as conn:
             sealed = list((await conn.execute(query.order_by(codes.c.id))).scalars())

@@ -154,6 +154,15 @@ class SqlLedger:
             return AllowanceAccount(None, 0, 0)
         return AllowanceAccount(row.period_key, int(row.period_granted), int(row.balance))
 
+    async def add_granted(self, person_id: int, period_key: str, amount: int) -> bool:
+        stmt = (
+            sa.update(accounts)
+            .where(_account(AccountRef(AccountKind.ALLOWANCE, person_id)))
+            .where(accounts.c.period_key == period_key)
+            .values(period_granted=accounts.c.period_granted + amount)
+        )
+        return (await self._conn.execute(stmt)).rowcount == 1
+
     async def open_period(self, person_id: int, period_key: str, granted: int) -> bool:
         stmt = (
             sa.update(accounts)

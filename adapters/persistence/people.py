@@ -13,7 +13,7 @@ from core.ledger import PERSONAL_ACCOUNTS
 from core.people import Identity, NewPerson, PeoplePage, Person, Role
 
 from .dialect import insert
-from .tables import accounts, identities, people, person_roles
+from .tables import accounts, identities, people, person_roles, teams_users
 
 # Read on every command, so built once (see ledger.py).
 _BY_IDS = sa.select(people).where(people.c.id.in_(sa.bindparam("ids", expanding=True)))
@@ -84,6 +84,16 @@ class SqlPeople:
         found = await self.get(person_id)
         assert found is not None
         return found
+
+    async def set_roles(self, person_id: int, roles: frozenset[Role]) -> None:
+        await self._conn.execute(
+            sa.delete(person_roles).where(person_roles.c.person_id == person_id)
+        )
+        if roles:
+            await self._conn.execute(
+                sa.insert(person_roles),
+                [{"person_id": person_id, "role": role.value} for role in sorted(roles)],
+            )
 
     async def set_muted(self, person_id: int, muted: frozenset[str]) -> None:
         await self._conn.execute(
@@ -211,6 +221,44 @@ class SqlPeople:
             (await self._conn.execute(sa.select(sa.func.count()).select_from(people))).scalar_one()
         )
 
+    async def pseudonymise(self, person_id: int, *, name: str, email: str, handle: str) -> None:
+        cleared = dict.fromkeys(_PERSONAL_FIELDS)
+        await self._conn.execute(
+            sa.update(people)
+            .where(people.c.id == person_id)
+            .values(
+                **cleared,
+                display_name=name,
+                email=email,
+                handle=handle,
+                tz="UTC",
+                muted="",
+                active=False,
+            )
+        )
+        await self._conn.execute(
+            sa.delete(person_roles).where(
+                person_roles.c.person_id == person_id, person_roles.c.role != Role.EMPLOYEE.value
+            )
+        )
+        employee = {"person_id": person_id, "role": Role.EMPLOYEE.value}
+        stmt = insert(self._conn, person_roles).values(employee).on_conflict_do_nothing()
+        await self._conn.execute(stmt)
+
+    async def forget_identities(self, person_id: int) -> frozenset[str]:
+        """Chat identities, and the Teams records a proactive message needs (member id,
+        personal chat): every id among them is returned."""
+        chat = sa.select(identities.c.user_id).where(identities.c.person_id == person_id)
+        teams = sa.select(
+            teams_users.c.aad_object_id, teams_users.c.member_id, teams_users.c.conversation_id
+        ).where(teams_users.c.person_id == person_id)
+        ids = set((await self._conn.execute(chat)).scalars())
+        for row in await self._conn.execute(teams):
+            ids.update(value for value in row if value)
+        await self._conn.execute(sa.delete(identities).where(identities.c.person_id == person_id))
+        await self._conn.execute(sa.delete(teams_users).where(teams_users.c.person_id == person_id))
+        return frozenset(ids)
+
     async def _load(
         self, where: sa.ColumnElement[bool] | sa.Select[Any], params: dict[str, Any] | None = None
     ) -> dict[int, Person]:
@@ -224,6 +272,19 @@ class SqlPeople:
         for person_id, role in role_rows:
             roles[person_id].add(Role(role))
         return {row["id"]: _person(row, roles[row["id"]]) for row in rows}
+
+
+# What erasure clears (set to NULL) besides the name, e-mail and handle it replaces.
+_PERSONAL_FIELDS = (
+    "locale",
+    "department",
+    "manager_id",
+    "hire_date",
+    "birthday",
+    "source",
+    "external_id",
+    "employee_number",
+)
 
 
 def _person(row: Any, roles: set[Role]) -> Person:

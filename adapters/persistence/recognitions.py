@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,6 +99,22 @@ class SqlRecognitions:
         ids = sa.union(sa.select(given.c.id), sa.select(received.c.id)).subquery()
         latest = sa.select(ids.c.id).order_by(ids.c.id.desc()).limit(limit)
         return await self._load(recognitions.c.id.in_(latest))
+
+    async def erase_reasons_by(self, giver_id: int) -> int:
+        done = await self._conn.execute(
+            sa.update(recognitions)
+            .where(recognitions.c.giver_id == giver_id)
+            .values(reason="", context={})
+        )
+        return int(done.rowcount)
+
+    async def erase_reasons_before(self, cutoff: datetime) -> int:
+        done = await self._conn.execute(
+            sa.update(recognitions)
+            .where(recognitions.c.created_at < cutoff, recognitions.c.reason != "")
+            .values(reason="")
+        )
+        return int(done.rowcount)
 
     async def _load(self, where: sa.ColumnElement[bool]) -> list[Recognition]:
         query = sa.select(recognitions).where(where).order_by(recognitions.c.id.desc())

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.rewards import CatalogItem, ItemKind, Redemption, RedemptionStatus
+from core.rewards import CatalogItem, ItemKind, Redemption, RedemptionStatus, Variant
 
 from .dialect import insert
-from .tables import catalog_items, redemptions
+from .tables import catalog_items, catalog_variants, redemptions
 
 
 class SqlCatalog:
@@ -21,45 +21,86 @@ class SqlCatalog:
 
     async def put(self, item: CatalogItem) -> None:
         row = {**asdict(item), "kind": item.kind.value}
+        del row["variants"]
         stmt = insert(self._conn, catalog_items).values(row)
         changed = {k: v for k, v in row.items() if k != "slug"}
         await self._conn.execute(stmt.on_conflict_do_update(index_elements=["slug"], set_=changed))
+        await self._conn.execute(
+            sa.delete(catalog_variants).where(catalog_variants.c.item_slug == item.slug)
+        )
+        if item.variants:
+            await self._conn.execute(
+                sa.insert(catalog_variants),
+                [
+                    {"item_slug": item.slug, "name": v.name, "position": i, "stock": v.stock}
+                    for i, v in enumerate(item.variants)
+                ],
+            )
 
     async def get(self, slug: str) -> CatalogItem | None:
-        row = (
-            (await self._conn.execute(sa.select(catalog_items).where(catalog_items.c.slug == slug)))
-            .mappings()
-            .first()
-        )
-        return _item(row) if row else None
+        found = await self._load(catalog_items.c.slug == slug)
+        return found[0] if found else None
 
     async def items(self) -> list[CatalogItem]:
-        rows = await self._conn.execute(
-            sa.select(catalog_items).order_by(catalog_items.c.price, catalog_items.c.slug)
-        )
-        return [_item(row) for row in rows.mappings()]
+        return await self._load(sa.true())
 
-    async def take_stock(self, slug: str, quantity: int) -> bool:
-        stock = catalog_items.c.stock
+    async def _load(self, where: sa.ColumnElement[bool]) -> list[CatalogItem]:
+        rows = await self._conn.execute(
+            sa.select(catalog_items)
+            .where(where)
+            .order_by(catalog_items.c.price, catalog_items.c.slug)
+        )
+        items = list(rows.mappings())
+        variants: dict[str, list[Variant]] = {}
+        if items:
+            found = await self._conn.execute(
+                sa.select(catalog_variants)
+                .where(catalog_variants.c.item_slug.in_([r["slug"] for r in items]))
+                .order_by(catalog_variants.c.item_slug, catalog_variants.c.position)
+            )
+            for v in found.mappings():
+                variants.setdefault(v["item_slug"], []).append(Variant(v["name"], v["stock"]))
+        return [_item(row, tuple(variants.get(row["slug"], ()))) for row in items]
+
+    async def take_stock(self, slug: str, quantity: int, variant: str | None = None) -> bool:
+        """The item's stock and the variant's: if either falls short, the caller's
+        transaction is rolled back (it raises OutOfStock), so neither is taken."""
+        if variant is not None and not await self._take(
+            catalog_variants,
+            (catalog_variants.c.item_slug == slug) & (catalog_variants.c.name == variant),
+            quantity,
+        ):
+            return False
+        return await self._take(catalog_items, catalog_items.c.slug == slug, quantity)
+
+    async def _take(self, table: sa.Table, where: sa.ColumnElement[bool], quantity: int) -> bool:
+        stock = table.c.stock
         done = await self._conn.execute(
-            sa.update(catalog_items)
-            .where(catalog_items.c.slug == slug)
+            sa.update(table)
+            .where(where)
             .where(sa.or_(stock.is_(None), stock >= quantity))
             .values(stock=sa.case((stock.is_(None), None), else_=stock - quantity))
         )
         return done.rowcount == 1
 
-    async def return_stock(self, slug: str, quantity: int) -> None:
-        stock = catalog_items.c.stock
+    async def return_stock(self, slug: str, quantity: int, variant: str | None = None) -> None:
+        await self._give(catalog_items, catalog_items.c.slug == slug, quantity)
+        if variant is not None:
+            await self._give(
+                catalog_variants,
+                (catalog_variants.c.item_slug == slug) & (catalog_variants.c.name == variant),
+                quantity,
+            )
+
+    async def _give(self, table: sa.Table, where: sa.ColumnElement[bool], quantity: int) -> None:
+        stock = table.c.stock
         await self._conn.execute(
-            sa.update(catalog_items)
-            .where(catalog_items.c.slug == slug, stock.is_not(None))
-            .values(stock=stock + quantity)
+            sa.update(table).where(where, stock.is_not(None)).values(stock=stock + quantity)
         )
 
 
-def _item(row: Any) -> CatalogItem:
-    return CatalogItem(**{**row, "kind": ItemKind(row["kind"])})
+def _item(row: Any, variants: tuple[Variant, ...]) -> CatalogItem:
+    return CatalogItem(**{**row, "kind": ItemKind(row["kind"]), "variants": variants})
 
 
 class SqlRedemptions:
@@ -69,6 +110,7 @@ class SqlRedemptions:
     async def add(self, redemption: Redemption) -> Redemption:
         row = {**asdict(redemption), "status": redemption.status.value}
         del row["id"]
+        row["shipping_sealed"] = row.pop("shipping")
         new_id = (
             await self._conn.execute(sa.insert(redemptions).values(row).returning(redemptions.c.id))
         ).scalar_one()
@@ -142,6 +184,19 @@ class SqlRedemptions:
             .values(approver_id=approver_id)
         )
 
+    async def erase_shipping(self, person_id: int) -> int:
+        done = await self._conn.execute(
+            sa.update(redemptions)
+            .where(redemptions.c.person_id == person_id, redemptions.c.shipping_sealed.is_not(None))
+            .values(shipping_sealed=None)
+        )
+        return int(done.rowcount)
+
+    async def erase_note(self, redemption_id: int) -> None:
+        await self._conn.execute(
+            sa.update(redemptions).where(redemptions.c.id == redemption_id).values(note="")
+        )
+
     async def _many(self, query: sa.Select[Any]) -> list[Redemption]:
         return [_redemption(row) for row in (await self._conn.execute(query)).mappings()]
 
@@ -158,4 +213,6 @@ class SqlRedemptions:
 
 
 def _redemption(row: Any) -> Redemption:
-    return Redemption(**{**row, "status": RedemptionStatus(row["status"])})
+    fields = {k: v for k, v in row.items() if k != "shipping_sealed"}
+    status = RedemptionStatus(row["status"])
+    return Redemption(**{**fields, "status": status, "shipping": row["shipping_sealed"]})

@@ -290,7 +290,25 @@ catalog_items = sa.Table(
     sa.Column("available_until", sa.Date),
     sa.Column("owner_email", sa.String(320)),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("ships", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+)
+
+# Sizes or variants of an item, in the order the shop lists them; a variant's own stock
+# (NULL: only the item's stock counts).
+catalog_variants = sa.Table(
+    "catalog_variants",
+    metadata,
+    sa.Column(
+        "item_slug",
+        sa.String(64),
+        sa.ForeignKey("catalog_items.slug", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("stock", sa.Integer),
+    sa.CheckConstraint("stock IS NULL OR stock >= 0", name="variant_stock_not_negative"),
 )
 
 redemptions = sa.Table(
@@ -308,6 +326,8 @@ redemptions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("decided_at", UtcDateTime),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("variant", sa.String(64)),
+    sa.Column("shipping_sealed", sa.Text),  # the address, sealed with LAUREL_SECRET_KEYS
     sa.Index("ix_redemptions_person", "person_id", "item_slug", "created_at"),
 )
 
@@ -390,4 +410,68 @@ directory_group_members = sa.Table(
     metadata,
     sa.Column("group_id", Id, sa.ForeignKey("directory_groups.id"), primary_key=True),
     sa.Column("person_id", Id, sa.ForeignKey("people.id"), primary_key=True, index=True),
+)
+
+
+# Tokens of the read API (/api/v1): only the SHA-256 of the secret is kept, with the
+# scopes it grants (comma-separated). A revoked token keeps its row, and its name.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_used_at", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
+)
+
+
+# The audit log (core/audit.py): append-only, each row chained to the one before by its
+# hash. `actor_id` has no foreign key on purpose: an audit row never blocks erasing a person.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor_id", Id),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False, server_default=""),
+    sa.Column("before_json", sa.Text),
+    sa.Column("after_json", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Index("ix_audit_log_at", "at"),
+)
+
+
+# Admin changes between their preview and their proposer's Confirm (core/admin.py).
+admin_changes = sa.Table(
+    "admin_changes",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("proposer_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+# Files offered in Teams with a file consent card, until the person accepts or declines
+# (adapters/teams/files.py). In the database, not in memory: the click may reach another
+# replica. `content` is sealed with LAUREL_SECRET_KEYS when set (`sealed`): exports hold
+# personal data.
+pending_files = sa.Table(
+    "pending_files",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("token", sa.String(64), nullable=False, unique=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("mime", sa.String(128), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sealed", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )

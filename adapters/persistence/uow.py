@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.errors import TransientStoreError
 from core.ports import UnitOfWork
 
+from .admin_changes import SqlAdminChanges
+from .analytics import SqlAnalytics
+from .audit import SqlAuditLog
 from .config import ConfigCache, SqlConfig
 from .decisions import SqlDecisions
 from .engine import READONLY
@@ -17,6 +20,7 @@ from .gift_cards import SqlGiftCardPool
 from .giving import SqlDailyGiving
 from .ledger import SqlLedger
 from .people import SqlPeople
+from .platform_records import SqlPlatformRecords
 from .recognitions import SqlRecognitions
 from .rewards import SqlCatalog, SqlRedemptions
 from .runs import SqlJobRuns
@@ -66,6 +70,10 @@ class SqlUnitOfWork(UnitOfWork):
         self.catalog = SqlCatalog(conn)
         self.redemptions = SqlRedemptions(conn)
         self.gift_cards = SqlGiftCardPool(conn)
+        self.analytics = SqlAnalytics(conn)
+        self.audit = SqlAuditLog(conn)
+        self.admin_changes = SqlAdminChanges(conn)
+        self.platform_records = SqlPlatformRecords(conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"

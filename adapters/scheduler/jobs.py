@@ -19,6 +19,7 @@ from core.commands import (
     Command,
     ExpirePoints,
     PostDigest,
+    PurgeOldReasons,
     RefreshAllowances,
     RemindUnusedAllowance,
 )
@@ -48,6 +49,7 @@ def standard_jobs(
         Job("digest", timedelta(minutes=30), _sends(bus, PostDigest())),
         Job("approvals", timedelta(minutes=30), _sends(bus, ChaseApprovals())),
         Job("expiry", timedelta(hours=1), _sends(bus, ExpirePoints())),
+        Job("retention", timedelta(days=1), _sends(bus, PurgeOldReasons())),
     ]
     if directory_sync is not None:
         jobs.append(Job("directory", timedelta(hours=6), directory_sync))

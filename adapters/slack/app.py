@@ -23,6 +23,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.chat.admin import ChatAdmin
 from adapters.chat.commands import ChatCommands
 from adapters.chat.routing import Routing
 from adapters.persistence.gift_cards import GiftCardVault
@@ -31,7 +32,8 @@ from core.bus import MessageBus
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
-from . import decisions, giving, home, reactions
+from . import blocks, decisions, giving, home, reactions, shipping
+from .admin import SlackAdmin
 from .blocks import GIVE_BUTTON, GIVE_MODAL
 from .clients import SlackClients
 from .context import SlackContext
@@ -85,6 +87,7 @@ class SlackAdapter:
         oauth: OAuth | None = None,
         routing: Routing | None = None,
         vault: GiftCardVault | None = None,
+        admin: ChatAdmin | None = None,
     ) -> None:
         clients = SlackClients(
             base_url=api_url, token=token, installations=oauth.installations if oauth else None
@@ -95,7 +98,7 @@ class SlackAdapter:
             uow=uow,
             clients=clients,
             directory=directory,
-            chat=ChatCommands(bus),
+            chat=ChatCommands(bus, vault.box.seal if vault else None),
             default_language=default_language,
         )
         self.inbox = inbox
@@ -118,6 +121,7 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
         )
         self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault)
+        self.admin = SlackAdmin(self.ctx, admin) if admin is not None else None
         for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
         self._register()
@@ -128,6 +132,15 @@ class SlackAdapter:
         @app.command("/kudos")
         async def kudos(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await giving.kudos_command(ack, body, respond, ctx)
+
+        if self.admin is not None:
+            admin = self.admin
+
+            @app.command("/kudos-admin")
+            async def kudos_admin(
+                ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+            ) -> None:
+                await _guard("/kudos-admin", admin.command(ack, body, respond))
 
         @app.event("reaction_added")
         async def reaction_added(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -211,6 +224,14 @@ class SlackAdapter:
         async def decline_reason(ack: AsyncAck, body: dict[str, Any]) -> None:
             await decisions.on_reason(ack, body, ctx)
 
+        @app.action(blocks.SHIP_BUTTON)
+        async def ship_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await _guard("ship_button", shipping.on_open(ack, body, ctx))
+
+        @app.view(blocks.SHIP_MODAL)
+        async def ship_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await shipping.on_submit(ack, body, ctx)
+
         @app.view(GIVE_MODAL)
         async def give_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
             await giving.submit_modal(ack, body, ctx)
@@ -222,6 +243,8 @@ class SlackAdapter:
     async def close(self) -> None:
         """Deliver what is in flight, then release the Web API connections."""
         await self.notifier.drain()
+        if self.admin is not None:
+            await self.admin.drain()
         await self.ctx.clients.close()
 
     def socket_mode(self, app_token: str) -> Callable[[web.Application], AsyncIterator[None]]:

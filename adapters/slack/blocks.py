@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from adapters.chat.cards import Card, Tone, balance_card, ranking_lines
+from adapters.chat.cards import (
+    OUTCOME_LABEL,
+    Card,
+    ShippingForm,
+    Tone,
+    balance_card,
+    ranking_lines,
+)
 from adapters.i18n import Renderer
+from core.decisions import Decision, Outcome
 from core.messages import MsgId, Names, points, text
 from core.people import Person
 from core.policy import CompanyValue
@@ -14,9 +23,12 @@ from core.views import BalanceView, Ranked
 
 Block = dict[str, Any]
 MAX_TEXT = 3000  # Slack's limit for a section's text
+_STYLE = {Outcome.APPROVE: "primary", Outcome.CONFIRM: "primary", Outcome.DECLINE: "danger"}
 _TONE_EMOJI = {Tone.OK: ":white_check_mark:", Tone.INFO: "", Tone.ERROR: ":warning:"}
 
 GIVE_MODAL = "laurel_give_modal"
+SHIP_BUTTON = "laurel_ship_open"
+SHIP_MODAL = "laurel_ship_modal"
 GIVE_BUTTON = "laurel_give_open"
 RECEIVERS, AMOUNT, VALUES, REASON = "receivers", "amount", "values", "reason"
 
@@ -46,7 +58,46 @@ def card_blocks(card: Card, render: Renderer) -> list[Block]:
         if card.title is None and _TONE_EMOJI[card.tone] and lines:
             lines[0] = f"{_TONE_EMOJI[card.tone]} {lines[0]}"
         blocks.append(section("\n".join(lines)))
+    if card.form is not None:
+        blocks.append(_form_button(card.form, render))
+    if card.decision is not None:
+        blocks.append(decision_actions(card.decision, render))
     return blocks
+
+
+def decision_actions(decision: Decision, render: Renderer) -> Block:
+    """The buttons of a decision, for any message that asks for one."""
+    buttons = []
+    for outcome in decision.options:
+        button: Block = {
+            "type": "button",
+            "action_id": f"laurel_decide:{outcome.value}",
+            "value": decision.key,
+            "text": {"type": "plain_text", "text": render(text(OUTCOME_LABEL[outcome]))},
+        }
+        if outcome in _STYLE:
+            button["style"] = _STYLE[outcome]
+        buttons.append(button)
+    return {"type": "actions", "block_id": "laurel_decision", "elements": buttons}
+
+
+def _form_button(form: ShippingForm, render: Renderer) -> Block:
+    """Opens the shipping modal with what the request said so far (see shipping.py)."""
+    carried = {
+        "slug": form.slug,
+        "item": form.item,
+        "quantity": form.quantity,
+        "variant": form.variant,
+        "variants": form.variants,
+    }
+    button = {
+        "type": "button",
+        "action_id": SHIP_BUTTON,
+        "style": "primary",
+        "value": json.dumps(carried),
+        "text": {"type": "plain_text", "text": render(text(MsgId.FORM_SHIPPING_OPEN))[:75]},
+    }
+    return {"type": "actions", "block_id": "laurel_shipping", "elements": [button]}
 
 
 def card_text(card: Card, render: Renderer) -> str:

@@ -16,8 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
-from adapters.chat.cards import OUTCOME_DONE, OUTCOME_LABEL
-from adapters.i18n import Renderer
+from adapters.chat.cards import OUTCOME_DONE
 from core.commands import Decide
 from core.decisions import Decision, Outcome
 from core.errors import DomainError
@@ -32,23 +31,6 @@ DECLINE_MODAL = "laurel_decline_modal"
 Respond = Callable[..., Awaitable[Any]]
 NOTE = "note"
 _KEPT_LIMIT = 2500  # private_metadata holds 3000 characters: larger messages keep their text
-_STYLE = {Outcome.APPROVE: "primary", Outcome.CONFIRM: "primary", Outcome.DECLINE: "danger"}
-
-
-def decision_actions(decision: Decision, render: Renderer) -> Block:
-    """The buttons of a decision, for any message that asks for one."""
-    buttons = []
-    for outcome in decision.options:
-        button: Block = {
-            "type": "button",
-            "action_id": f"laurel_decide:{outcome.value}",
-            "value": decision.key,
-            "text": {"type": "plain_text", "text": render(text(OUTCOME_LABEL[outcome]))},
-        }
-        if outcome in _STYLE:
-            button["style"] = _STYLE[outcome]
-        buttons.append(button)
-    return {"type": "actions", "block_id": "laurel_decision", "elements": buttons}
 
 
 async def on_click(

@@ -15,18 +15,19 @@ from adapters.chat.background import Background
 from adapters.chat.cards import (
     Card,
     Tone,
+    always,
     approval_request_card,
     celebration_card,
     codes_card,
     digest_card,
     expiring_card,
-    fulfil_card,
     lines_card,
     low_pool_card,
     received_text,
     redemption_outcome_card,
     reminder_card,
 )
+from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
@@ -49,9 +50,8 @@ from core.recognition import Recognition
 from core.rewards import Redemption, RedemptionStatus
 
 from . import blocks
-from .blocks import Block
+from .blocks import Block, decision_actions
 from .context import SlackContext, log
-from .decisions import decision_actions
 from .directory import PLATFORM
 
 Actions = Callable[[Renderer], Block]  # buttons under a DM
@@ -168,15 +168,6 @@ class SlackNotifier:
             r.approver_id, lambda _: card, lambda render: decision_actions(decision, render)
         )
 
-    async def _ask_owner(self, r: Redemption, item: str, owner_email: str) -> None:
-        """An experience is fulfilled by a named person: they are asked to arrange it."""
-        async with self._ctx.uow(readonly=True) as uow:
-            owner = await uow.people.by_email(owner_email)
-            requester = await uow.people.get(r.person_id)
-        if owner is not None and requester is not None:
-            card = fulfil_card(r, item, requester.display_name)
-            await self._tell(owner.id, lambda _: card)
-
     async def _outcome(self, r: Redemption) -> None:
         """The requester hears the decision (not their own cancellation, nor about an item
         that needed none: their answer said it), then gets a gift card's codes, once."""
@@ -187,8 +178,8 @@ class SlackNotifier:
         name = item.name if item else r.item_slug
         if r.approver_id is not None:
             await self._tell(r.person_id, lambda _: redemption_outcome_card(r, name))
-        if r.status is RedemptionStatus.APPROVED and item and item.owner_email:
-            await self._ask_owner(r, item.name, item.owner_email)
+        for task in await fulfilments(self._ctx.uow, self._vault, r, item) if item else []:
+            await self._tell(task.person_id, always(task.card))
         if r.status is RedemptionStatus.APPROVED and self._vault is not None:
             codes = await self._vault.open_issued(r.key)
             if codes and await self._tell(r.person_id, lambda _: codes_card(name, codes)):

@@ -23,19 +23,24 @@ from botbuilder.schema import Activity
 from requests import RequestException
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.chat.admin import ChatAdmin
 from adapters.chat.cards import lines_card
+from adapters.chat.commands import ChatCommands
 from adapters.chat.routing import Routing
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
+from adapters.persistence.pending_files import PendingFiles
 from core.bus import MessageBus
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
 
 from . import cards
+from .admin import TeamsAdmin
 from .bot import LaurelTeamsBot
 from .delivery import Sender
 from .directory import PLATFORM, TeamsDirectory, tenant_of
+from .files import TeamsFiles
 from .members import MemberStore
 from .notifier import TeamsNotifier
 
@@ -64,6 +69,7 @@ class TeamsAdapter:
         default_language: str,
         routing: Routing | None = None,
         vault: GiftCardVault | None = None,
+        admin: ChatAdmin | None = None,
     ) -> None:
         self.credentials = credentials
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_config(credentials)))
@@ -78,13 +84,20 @@ class TeamsAdapter:
             routing=routing or Routing(),
             vault=vault,
         )
+        directory = TeamsDirectory(bus=bus, uow=uow, members=members)
+        box = vault.box if vault else None
+        self.files = TeamsFiles(store=PendingFiles(engine, box), notifier=self.notifier)
+        self.admin = TeamsAdmin(admin, directory, self.notifier, self.files) if admin else None
         self.bot = LaurelTeamsBot(
             bus=bus,
             uow=uow,
-            directory=TeamsDirectory(bus=bus, uow=uow, members=members),
+            directory=directory,
             notifier=self.notifier,
             inbox=Inbox(engine),
             default_language=default_language,
+            chat=ChatCommands(bus, vault.box.seal if vault else None),
+            admin=self.admin,
+            files=self.files,
         )
         for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
@@ -136,6 +149,8 @@ class TeamsAdapter:
             log.exception("could not apologise in Teams")
 
     async def close(self) -> None:
+        if self.admin is not None:
+            await self.admin.drain()  # its follow-ups send through the notifier
         await self.notifier.drain()
 
 

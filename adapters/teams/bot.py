@@ -18,13 +18,14 @@ from adapters.chat.cards import (
     OUTCOME_DONE,
     Card,
     Section,
+    ShippingForm,
     Tone,
     error_card,
     help_card,
     kudos_card,
 )
 from adapters.chat.commands import ChatCommands
-from adapters.chat.grammar import Give, parse_chat
+from adapters.chat.grammar import Give, RedeemItem, parse_chat
 from adapters.i18n import Renderer
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
@@ -37,8 +38,10 @@ from core.policy import OrgConfig
 from core.ports import UnitOfWorkFactory
 
 from . import cards, giving
+from .admin import TeamsAdmin, is_admin_line
 from .cards import ADAPTIVE, DECIDE_VERB, Json
 from .directory import TeamsDirectory, conversation_context, is_personal
+from .files import CONSENT_INVOKE, TeamsFiles
 from .mentions import TOKEN, tokenise
 from .notifier import TeamsNotifier
 
@@ -55,13 +58,18 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
         notifier: TeamsNotifier,
         inbox: Inbox,
         default_language: str,
+        chat: ChatCommands,
+        admin: TeamsAdmin | None = None,
+        files: TeamsFiles | None = None,
     ) -> None:
         self.bus = bus
         self.uow = uow
         self.directory = directory
         self.notifier = notifier
         self.inbox = inbox
-        self.chat = ChatCommands(bus)
+        self.chat = chat
+        self.admin = admin
+        self.files = files
         self.default_language = default_language
 
     def renderer(self, person: Person | None, language: str | None = None) -> Renderer:
@@ -79,9 +87,12 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
             await turn_context.send_activity(Activity().deserialize(body))
 
     async def _answer(self, turn: TurnContext, actor: Person) -> tuple[Card, bool]:
-        """The card for the asker, and whether it is theirs alone (a gift's confirmation)."""
+        """The card for the asker, and whether it is theirs alone (a gift's confirmation,
+        an admin's answer)."""
         activity = turn.activity
         said = tokenise(activity)
+        if self.admin is not None and is_admin_line(said.text):
+            return (await self.admin.answer(turn, actor, said)).card, True  # the admin's alone
         try:
             request = parse_chat(said.text, TOKEN)
         except DomainError as error:
@@ -139,10 +150,16 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
             return InvokeResponse(status=200, body=await self._open_dialog(turn_context))
         if activity.name == "composeExtension/submitAction":
             return InvokeResponse(status=200, body=await self._submit_dialog(turn_context))
+        if activity.name == CONSENT_INVOKE and self.files is not None:
+            actor = await self.directory.sender(turn_context)
+            await self.files.consent(turn_context, actor, value)
+            return InvokeResponse(status=200, body={})  # Teams shows nothing of it
         if activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         action = (activity.value or {}).get("action") or {}
         data = action.get("data") or {}
+        if action.get("verb") == cards.REDEEM_VERB and isinstance(data.get("slug"), str):
+            return InvokeResponse(status=200, body=await self._redeem(turn_context, data))
         if action.get("verb") != DECIDE_VERB or not isinstance(data.get("key"), str):
             return InvokeResponse(status=200, body=_error(400, "unknown action"))
         try:
@@ -188,6 +205,29 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
                 log.exception("could not update the decided card %s", decided.key)
         return {"statusCode": 200, "type": ADAPTIVE, "value": card}
 
+    async def _redeem(self, turn: TurnContext, data: dict[str, Any]) -> Json:
+        """The shipping form's submit: redeem, and redraw the card as the outcome (or as
+        the form again, with what went wrong above it)."""
+        actor = await self.directory.sender(turn)
+        form = ShippingForm(
+            slug=data["slug"],
+            item=str(data.get("item") or data["slug"]),
+            variants=tuple(str(v) for v in data.get("variants") or ()),
+            variant=_text(data, cards.VARIANT) or None,
+            quantity=_quantity(data),
+        )
+        request = RedeemItem(form.slug, form.quantity, form.variant, _text(data, cards.ADDRESS))
+
+        async def nobody(_: str) -> list[Person]:
+            return []
+
+        key = f"teams:invoke:{turn.activity.id}" if turn.activity.id else None
+        card = await self.chat.answer(actor, request, nobody, source="teams", idempotency_key=key)
+        if card.tone is Tone.ERROR:
+            card = replace(card, form=form)
+        render = self.renderer(actor, card.language)
+        return {"statusCode": 200, "type": ADAPTIVE, "value": cards.render_card(card, render)}
+
     async def _config(self) -> OrgConfig:
         async with self.uow(readonly=True) as uow:
             return await uow.config.load()
@@ -225,6 +265,18 @@ def welcome_card() -> Card:
     intro = text(MsgId.WELCOME, example="@laurel kudos @name +5 …", help="@laurel help")
     listed = help_card()
     return Card([Section([intro]), Section(listed.sections[0].lines, heading=listed.title)])
+
+
+def _text(data: dict[str, Any], field: str) -> str:
+    value = data.get(field)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _quantity(data: dict[str, Any]) -> int:
+    try:
+        return int(data.get("quantity") or 1)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _note(data: dict[str, Any]) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.chat.cards import OUTCOME_LABEL, Card, Tone
+from adapters.chat.cards import OUTCOME_LABEL, Card, ShippingForm, Tone
+from adapters.chat.images import Chart
 from adapters.i18n import Renderer
 from core.decisions import Decision, Outcome
 from core.messages import MsgId, Names, Text, points, text
@@ -18,6 +19,8 @@ Json = dict[str, Any]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 DECIDE_VERB = "laurel_decide"
+REDEEM_VERB = "laurel_redeem"  # the shipping form's submit
+ADDRESS, VARIANT = "address", "variant"  # its inputs
 NOTE = "note"  # the decline reason's input
 _TONE_COLOR = {Tone.OK: "Good", Tone.ERROR: "Attention", Tone.INFO: "Default"}
 _STYLE = {
@@ -83,7 +86,67 @@ def progress_bar(share: float) -> Json:
 
 
 def render_card(card: Card, render: Renderer) -> Json:
-    return adaptive(card_body(card, render), render)
+    image = [picture(card.image, render)] if card.image is not None else []
+    if card.decision is not None:
+        return decision_card(card_lines(card, render), card.decision, render, image)
+    if card.form is not None:
+        inputs, submit = shipping_form(card.form, render)
+        return adaptive([*card_body(card, render), *image, *inputs], render, [submit])
+    return adaptive([*card_body(card, render), *image], render)
+
+
+def card_lines(card: Card, render: Renderer) -> list[str]:
+    """The title and every line, rendered: what a decision card shows and carries."""
+    title = [f"{card.badge} {render(card.title)}".strip()] if card.title is not None else []
+    return title + [render(line) for section in card.sections for line in section.lines]
+
+
+def picture(chart: Chart, render: Renderer) -> Json:
+    """A chart inline, as a data URI (the card needs no URL laurel would have to serve)."""
+    return {"type": "Image", "url": chart.data_uri(), "altText": render(chart.alt)}
+
+
+def shipping_form(form: ShippingForm, render: Renderer) -> tuple[list[Json], Json]:
+    """A size to pick (if the item has sizes) and the address; Action.Execute sends them
+    back with the item, as the same redeem request as typing it."""
+    inputs: list[Json] = []
+    if form.variants:
+        choice: Json = {
+            "type": "Input.ChoiceSet",
+            "id": VARIANT,
+            "label": render(text(MsgId.FORM_VARIANT)),
+            "isRequired": True,
+            "errorMessage": render(text(MsgId.FORM_VARIANT)),
+            "choices": [{"title": v, "value": v} for v in form.variants],
+        }
+        if form.variant:
+            choice["value"] = form.variant
+        inputs.append(choice)
+    inputs.append(
+        {
+            "type": "Input.Text",
+            "id": ADDRESS,
+            "label": render(text(MsgId.FORM_ADDRESS)),
+            "placeholder": render(text(MsgId.FORM_ADDRESS_HINT)),
+            "isMultiline": True,
+            "isRequired": True,
+            "maxLength": 500,
+            "errorMessage": render(text(MsgId.FORM_ADDRESS_HINT)),
+        }
+    )
+    submit = {
+        "type": "Action.Execute",
+        "title": render(text(MsgId.FORM_SUBMIT)),
+        "verb": REDEEM_VERB,
+        "style": "positive",
+        "data": {
+            "slug": form.slug,
+            "item": form.item,
+            "quantity": form.quantity,
+            "variants": list(form.variants),
+        },
+    }
+    return inputs, submit
 
 
 def card_message(card: Card, render: Renderer) -> Json:
@@ -117,13 +180,16 @@ def announcement(
     return adaptive(body, render), headline
 
 
-def decision_card(lines: list[str], decision: Decision, render: Renderer) -> Json:
+def decision_card(
+    lines: list[str], decision: Decision, render: Renderer, extra: list[Json] | None = None
+) -> Json:
     """A card asking for a decision: its buttons carry the decision's key (Universal Actions).
 
     The lines travel in the action data so that the decided card can be redrawn in place;
-    an optional reason field goes with a Decline (Action.Execute sends the card's inputs).
+    `extra` elements (a chart) follow them; an optional reason field goes with a Decline
+    (Action.Execute sends the card's inputs).
     """
-    body = [block(line) for line in lines]
+    body = [block(line) for line in lines] + (extra or [])
     if Outcome.DECLINE in decision.options:
         label = render(text(MsgId.DECLINE_NOTE))
         body.append({"type": "Input.Text", "id": NOTE, "label": label, "maxLength": 300})

@@ -17,17 +17,18 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from adapters.chat.background import Background
 from adapters.chat.cards import (
     Card,
+    always,
     approval_request_card,
     celebration_card,
     codes_card,
     expiring_card,
-    fulfil_card,
     lines_card,
     low_pool_card,
     received_text,
     redemption_outcome_card,
     reminder_card,
 )
+from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
@@ -210,15 +211,6 @@ class TeamsNotifier:
         body = cards.message(cards.decision_card(lines, decision, render), lines[0])
         await self.tell(approver, body)
 
-    async def _ask_owner(self, r: Redemption, item: str, owner_email: str) -> None:
-        """An experience is fulfilled by a named person: they are asked to arrange it."""
-        async with self._uow(readonly=True) as uow:
-            owner = await uow.people.by_email(owner_email)
-            requester = await uow.people.get(r.person_id)
-        if owner is not None and requester is not None:
-            card = fulfil_card(r, item, requester.display_name)
-            await self._card(owner.id, lambda _: card)
-
     async def _outcome(self, r: Redemption) -> None:
         """As in Slack: the decision, then a gift card's codes once. Codes are never queued
         in the outbox (it is plain text): undelivered, they stay sealed in their table."""
@@ -229,8 +221,8 @@ class TeamsNotifier:
         name = item.name if item else r.item_slug
         if r.approver_id is not None:
             await self._card(r.person_id, lambda _: redemption_outcome_card(r, name))
-        if r.status is RedemptionStatus.APPROVED and item and item.owner_email:
-            await self._ask_owner(r, item.name, item.owner_email)
+        for task in await fulfilments(self._uow, self._vault, r, item) if item else []:
+            await self._card(task.person_id, always(task.card), queue=not task.private)
         if r.status is RedemptionStatus.APPROVED and self._vault is not None:
             codes = await self._vault.open_issued(r.key)
             sent = codes and await self._card(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import catalog, chat, database, directory, doctor, server, teams
+from . import api, audit, catalog, chat, database, directory, doctor, privacy, server, teams
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,8 +19,12 @@ for command in (
     server.scheduler,
     directory.directory,
     catalog.catalog,
+    audit.audit,
+    privacy.export,
+    privacy.erase,
     database.db,
     teams.teams,
     doctor.doctor,
+    api.api,
 ):
     main.add_command(command)

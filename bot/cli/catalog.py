@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.catalog_csv import Unreadable, read_catalog
+from adapters.exports import inert
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.secrets import SecretBox
 from core.commands import PutCatalogItem
@@ -103,14 +104,7 @@ def report(kind: str, since: datetime | None, until: datetime | None) -> None:
     rows = run(lambda: _approved(settings, ItemKind(kind), start, end))
     out = csv.writer(sys.stdout)
     out.writerow(["request", "approved_at", "email", "name", "item", "quantity", "points", "value"])
-    out.writerows([[_inert(cell) for cell in row] for row in rows])
-
-
-def _inert(cell: object) -> object:
-    """Names come from chat profiles: a spreadsheet must not run "=HYPERLINK(…)" as a formula."""
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + cell
-    return cell
+    out.writerows([[inert(cell) for cell in row] for row in rows])
 
 
 async def _approved(

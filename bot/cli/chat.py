@@ -7,9 +7,11 @@ import sys
 import click
 from rich.console import Console
 
+from adapters.chat.admin import ChatAdmin
 from adapters.console import demo
 from adapters.console.notifier import ConsoleNotifier
 from adapters.console.session import ConsoleSession, stdin_lines
+from adapters.secrets import SecretBox
 from core.events import KudosGiven, TierReached
 from core.messages import MsgId, text
 
@@ -36,12 +38,15 @@ async def _chat(
     app = await bootstrap(settings)
     try:
         notifier = ConsoleNotifier(app.uow)
+        box = SecretBox.from_setting(settings.secret_keys) if settings.secret_keys else None
         session = ConsoleSession(
             bus=app.bus,
             uow=app.uow,
             notifier=notifier,
             console=console,
             default_language=settings.locale,
+            seal=box.seal if box else None,
+            admin=ChatAdmin(app.bus, app.engine, box, pictures=False, admins=settings.admins),
         )
         if demo_mode and await demo.seed_demo(app.bus, app.uow):
             render = session.renderer(None)

@@ -27,6 +27,23 @@ async def entitlement(uow: UnitOfWork, person: Person, config: OrgConfig) -> All
     return allowance_for(person, config.policy, config.rules, reports, tier)
 
 
+async def entitlements(
+    uow: UnitOfWork, people: list[Person], config: OrgConfig
+) -> dict[int, Allowance]:
+    """What each person is due per period, with a constant number of reads."""
+    reports = (
+        await uow.people.direct_report_counts() if config.policy.manager_bonus_per_report else {}
+    )
+    lifetimes = await uow.stats.lifetimes() if tier_bonuses(config.tiers) else {}
+    due = {}
+    for person in people:
+        tier = tier_for(lifetimes[person.id], config.tiers) if person.id in lifetimes else None
+        due[person.id] = allowance_for(
+            person, config.policy, config.rules, reports.get(person.id, 0), tier
+        )
+    return due
+
+
 async def open_current_period(
     uow: UnitOfWork, person: Person, config: OrgConfig, now: datetime
 ) -> AllowanceState:
@@ -104,17 +121,11 @@ async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: 
     """
     config, now = await uow.config.load(), clock.now()
     people = await uow.people.active_people()
-    reports = (
-        await uow.people.direct_report_counts() if config.policy.manager_bonus_per_report else {}
-    )
-    lifetimes = await uow.stats.lifetimes() if tier_bonuses(config.tiers) else {}
+    entitled_to = await entitlements(uow, people, config)
     accounts = await uow.ledger.allowance_accounts()
     due = []
     for person in people:
-        tier = tier_for(lifetimes[person.id], config.tiers) if person.id in lifetimes else None
-        entitled = allowance_for(
-            person, config.policy, config.rules, reports.get(person.id, 0), tier
-        )
+        entitled = entitled_to[person.id]
         period = period_containing(local_day(now, person.tz), entitled.period)
         account = accounts.get(person.id)
         if account is not None and _is_behind(account, period.key):

@@ -12,6 +12,7 @@ from datetime import datetime
 from uuid import uuid4
 
 from .. import ledger
+from ..audit import AuditEntry
 from ..clock import Clock
 from ..commands import (
     CancelRedemption,
@@ -31,13 +32,16 @@ from ..errors import (
     NoApprover,
     NotEnoughPoints,
     NotTheApprover,
+    NoVariants,
     OutOfStock,
     RedemptionClosed,
     SelfApproval,
+    ShippingNeeded,
     TierTooLow,
     UnknownItem,
     UnknownPerson,
     UnknownRedemption,
+    VariantNeeded,
 )
 from ..events import GiftCardsLow, RedemptionApproved, RedemptionDeclined, RedemptionRequested
 from ..holds import place_hold, resolve_hold
@@ -89,10 +93,11 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
     item = await _available(uow, cmd.item, person, now)
     if not 1 <= cmd.quantity <= MAX_QUANTITY:
         raise BadQuantity()
+    variant = _variant(item, cmd)
     if item.per_person_limit is not None:
         await uow.people.lock(person.id)  # concurrent requests by one person count each other
     await _within_limit(uow, person, item, cmd.quantity, now)
-    await _take(uow, item, key, cmd.quantity)
+    await _take(uow, item, key, cmd.quantity, variant)
     amount = item.price * cmd.quantity
     try:
         hold = await place_hold(
@@ -114,6 +119,8 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
             hold_id=hold.id,
             approver_id=approver.id if approver else None,
             created_at=now,
+            variant=variant,
+            shipping=cmd.shipping if item.ships else None,
         )
     )
     if not item.approval_needed:
@@ -130,17 +137,37 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
     return redemption
 
 
-async def _take(uow: UnitOfWork, item: CatalogItem, key: str, quantity: int) -> None:
-    """Stock, or for a gift card as many codes from its pool, reserved for this request."""
+def _variant(item: CatalogItem, cmd: Redeem) -> str | None:
+    """The variant asked for, by its catalog name. An item that ships asks for the address
+    first: a form that asks for it offers the variants too."""
+    chosen = item.variant(cmd.variant)
+    if item.ships and not cmd.shipping:
+        names = tuple(v.name for v in item.variants if v.stock != 0)  # what the form offers
+        variant = chosen.name if chosen else None
+        raise ShippingNeeded(
+            item.name, item.slug, variants=names, variant=variant, quantity=cmd.quantity
+        )
+    if item.variants and chosen is None:
+        raise VariantNeeded(item.name, item.slug, tuple(v.name for v in item.variants))
+    if not item.variants and cmd.variant:
+        raise NoVariants(item.name, item.slug)
+    return chosen.name if chosen else None
+
+
+async def _take(
+    uow: UnitOfWork, item: CatalogItem, key: str, quantity: int, variant: str | None
+) -> None:
+    """Stock (the item's and the variant's), or for a gift card as many codes from its
+    pool, reserved for this request."""
     if item.kind is ItemKind.GIFT_CARD:
         taken = await uow.gift_cards.reserve(item.slug, key, quantity)
         left = await uow.gift_cards.available(item.slug) if taken else 0
         if taken and left <= (await uow.config.load()).policy.gift_card_low_water:
             uow.emit(GiftCardsLow(item=item.name, left=left))
     else:
-        taken = await uow.catalog.take_stock(item.slug, quantity)
+        taken = await uow.catalog.take_stock(item.slug, quantity, variant)
     if not taken:
-        raise OutOfStock(item.name)
+        raise OutOfStock(f"{item.name} ({variant})" if variant else item.name)
 
 
 async def _give_back(uow: UnitOfWork, r: Redemption) -> None:
@@ -148,7 +175,7 @@ async def _give_back(uow: UnitOfWork, r: Redemption) -> None:
     if item is not None and item.kind is ItemKind.GIFT_CARD:
         await uow.gift_cards.release(r.key)
     else:
-        await uow.catalog.return_stock(r.item_slug, r.quantity)
+        await uow.catalog.return_stock(r.item_slug, r.quantity, r.variant)
 
 
 async def _requester(uow: UnitOfWork, person_id: int) -> Person:
@@ -224,6 +251,7 @@ async def decide_redemption(uow: UnitOfWork, decision: Decision) -> None:
         await _ask_finance(uow, redemption, decision.decided_by)
     else:
         await _approve(uow, redemption, decision.decided_at)
+    await _audit_decision(uow, decision, redemption.id)
 
 
 async def _needs_finance(uow: UnitOfWork, r: Redemption) -> bool:
@@ -328,7 +356,7 @@ async def _lock(
     uow: UnitOfWork, item: CatalogItem, person: Person, earned: int, now: datetime
 ) -> str | None:
     """Why the person cannot have the item now, if they cannot."""
-    if item.stock == 0:
+    if item.sold_out:
         return "stock"
     if item.kind is ItemKind.GIFT_CARD and not await uow.gift_cards.available(item.slug):
         return "stock"
@@ -463,3 +491,21 @@ async def _send_to(uow: UnitOfWork, r: Redemption, approver_id: int) -> None:
         await uow.redemptions.reroute(r.id, approver_id)
         routed = replace(r, approver_id=approver_id)
         uow.emit(RedemptionRequested(redemption=routed, decision_key=await _open_key(uow, r)))
+
+
+async def _audit_decision(uow: UnitOfWork, decision: Decision, redemption_id: int) -> None:
+    """One audit entry per approval decision, with the status it left the request in (a
+    manager's yes to a large request leaves it pending for finance)."""
+    after = await uow.redemptions.get(redemption_id)
+    assert after is not None and decision.outcome is not None and decision.decided_at
+    step = "finance_" if decision.key == after.finance_key else ""
+    await uow.audit.append(
+        AuditEntry(
+            actor_id=decision.decided_by,
+            action=f"redemption.{step}{decision.outcome.value}",
+            subject=f"redemption:{redemption_id}",
+            at=decision.decided_at,
+            before={"status": RedemptionStatus.PENDING.value},
+            after={"status": after.status.value, "points": after.points},
+        )
+    )
