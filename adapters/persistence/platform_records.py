@@ -13,14 +13,16 @@ from core.privacy import scrub_key
 from .tables import (
     directory_group_members,
     outbox,
+    pending_files,
     processed_events,
     recognitions,
     scim_users,
     transfers,
 )
 
-# Tables whose rows belong to one person and go with them.
-_OWNED = (outbox, scim_users, directory_group_members)
+# Tables whose rows belong to one person and go with them (a pending file is an export
+# offered to them: it may hold anyone's data, and it is theirs to accept).
+_OWNED = (outbox, scim_users, directory_group_members, pending_files)
 # Tables whose idempotency keys may quote a platform id (a Slack reaction's names the
 # reactor); a transfer's key repeats its recognition's ("kudos:<key>", "revoke:<key>").
 _KEYED = (recognitions, transfers)

@@ -143,6 +143,7 @@ recognitions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("revoked_at", UtcDateTime),
     sa.Index("ix_recognitions_giver", "giver_id", "id"),
+    sa.Index("ix_recognitions_created_at", "created_at"),  # periods in stats and exports
 )
 
 recognition_receivers = sa.Table(
