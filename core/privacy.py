@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .people import Person
+
 ERASE_ACTION = "person.erase"
+ERASED_DOMAIN = "erased.invalid"  # .invalid never resolves (RFC 2606)
 PURGE_ACTION = "reasons.purge"
 # What an export may cover; "person" is everything about one person (GDPR art. 15 and 20).
 EXPORT_KINDS: tuple[str, ...] = ("recognitions", "balances", "redemptions", "people", "person")
@@ -31,9 +34,15 @@ def pseudonym(person_id: int, attempt: int = 1) -> Pseudonym:
     tag = str(person_id) if attempt == 1 else f"{person_id}-{attempt}"
     return Pseudonym(
         name=f"Former colleague #{person_id}",
-        email=f"erased-{tag}@erased.invalid",  # .invalid never resolves (RFC 2606)
+        email=f"erased-{tag}@{ERASED_DOMAIN}",
         handle=f"erased-{tag}",
     )
+
+
+def is_erased(person: Person) -> bool:
+    """Erased people keep their row under a pseudonym: chat adapters that cached who a
+    platform account was must look again (on any replica), not reuse the old row."""
+    return person.email.endswith(f"@{ERASED_DOMAIN}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -162,3 +162,27 @@ async def test_stats_come_with_a_chart(world: SlackWorld, tmp_path: Path) -> Non
         "F"
     )
     assert_valid_blocks({"blocks": stats["blocks"]}, "message", tmp_path)
+
+
+async def test_an_erased_person_who_writes_again_is_someone_new(world: SlackWorld) -> None:
+    async with world.app.uow(readonly=True) as uow:
+        hana = await uow.people.by_email("hana@example.com")
+        ana = await uow.people.by_email("ana@example.com")
+    await world.app.bus.handle(
+        GiveKudos(giver_id=hana.id, receiver_ids=(ana.id,), amount=5, reason="for the launch")
+    )
+    url = world.api.response_url("before")
+    await world.post(slash_command("balance", user_id="UA", response_url=url))  # cached now
+    assert "Redeemable: 5 points" in (await world.api.wait_for_response("before"))[0]["text"]
+    preview = await admin(world, "erase person ana@example.com")
+    assert "Erase Ana Lima (ana@example.com)" in preview["text"]
+    await click(world, preview, "laurel_decide:confirm", "UH", "erased")
+    url = world.api.response_url("after")
+    await world.post(slash_command("balance", user_id="UA", response_url=url))
+    answer = (await world.api.wait_for_response("after"))[0]
+    assert "Redeemable: 0 points" in answer["text"]  # a new person, not the erased row
+    async with world.app.uow(readonly=True) as uow:
+        erased = await uow.people.get(ana.id)
+        again = await uow.people.by_email("ana@example.com")
+    assert erased is not None and erased.display_name == f"Former colleague #{ana.id}"
+    assert again is not None and again.id != ana.id

@@ -19,6 +19,7 @@ from core.commands import SyncChatProfile
 from core.errors import UnknownPerson
 from core.people import Identity, Person
 from core.ports import UnitOfWorkFactory
+from core.privacy import is_erased
 
 from .clients import NotInstalled, SlackClients
 
@@ -50,6 +51,9 @@ class SlackDirectory:
         profile = await self.profile(team, user_id)
         async with self._uow(readonly=True) as uow:
             current = await uow.people.get(profile.person.id)
+        if current is not None and is_erased(current):  # erased since: who are they now?
+            self._profiles.pop((team, user_id), None)
+            return (await self.profile(team, user_id)).person
         return current or profile.person
 
     async def profile(self, team: str, user_id: str) -> Profile:

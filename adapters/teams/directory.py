@@ -23,6 +23,7 @@ from core.commands import SyncChatProfile
 from core.errors import UnknownPerson
 from core.people import Identity, Person
 from core.ports import UnitOfWorkFactory
+from core.privacy import is_erased
 
 from .members import MemberStore, TeamsMember
 from .mentions import Mentioned
@@ -82,7 +83,7 @@ class TeamsDirectory:
         activity = turn.activity
         account = activity.from_property
         said = Mentioned(account.id, account.name or "", account.aad_object_id)
-        profile = await self._profile(turn, said, client_timezone(activity), sender=True)
+        profile = await self._fresh(turn, said, client_timezone(activity), sender=True)
         await self._remember(turn, profile, said.member_id, sender=True)
         async with self._uow(readonly=True) as uow:
             current = await uow.people.get(profile.person.id)
@@ -92,7 +93,7 @@ class TeamsDirectory:
         """Looked up where the mention was made; Teams may not describe someone outside
         that conversation, so a member laurel has met before is known from its records."""
         try:
-            profile = await self._profile(turn, account, None, sender=False)
+            profile = await self._fresh(turn, account, None, sender=False)
         except UnknownPerson:
             known = await self.members.person_of(tenant_of(turn.activity), account.member_id)
             async with self._uow(readonly=True) as uow:
@@ -102,6 +103,19 @@ class TeamsDirectory:
             return person
         await self._remember(turn, profile, account.member_id, sender=False)
         return profile.person
+
+    async def _fresh(
+        self, turn: TurnContext, account: Mentioned, tz: str | None, *, sender: bool
+    ) -> Profile:
+        """The cached profile, unless its person was erased since (here or on another
+        replica): then the account is looked up again and becomes a new person."""
+        profile = await self._profile(turn, account, tz, sender=sender)
+        async with self._uow(readonly=True) as uow:
+            current = await uow.people.get(profile.person.id)
+        if current is None or not is_erased(current):
+            return profile
+        self._profiles.pop((tenant_of(turn.activity), account.member_id), None)
+        return await self._profile(turn, account, tz, sender=sender)
 
     async def _profile(
         self, turn: TurnContext, account: Mentioned, tz: str | None, *, sender: bool
