@@ -44,6 +44,20 @@ class Unreadable(Exception):
     """The file as a whole cannot be read (missing, not UTF-8, no name or price column)."""
 
 
+def read_codes(content: bytes) -> list[str]:
+    """Gift-card codes from a file (`laurel catalog codes`, or one shared in chat): one a
+    line, or the first column of a CSV; a `code` header row is skipped. Blank ones are
+    left out; duplicates stay (the vault skips them). Raises `Unreadable` unless UTF-8."""
+    try:
+        rows = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+        plain = [row[0].strip() for row in rows if row and row[0].strip()]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise Unreadable(f"not a UTF-8 text file: {error}") from None
+    if plain and plain[0].casefold() == "code":
+        plain = plain[1:]
+    return plain
+
+
 def read_catalog(path: Path) -> CatalogFile:
     try:
         content = path.read_text(encoding="utf-8-sig")

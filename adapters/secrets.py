@@ -3,7 +3,8 @@
 LAUREL_SECRET_KEYS holds comma-separated Fernet keys. The first encrypts; every key
 decrypts, so a new key is rotated in by putting it first and keeping the old ones after
 it; `rotate()` re-encrypts a secret with the first key, which is how an old key can be
-retired once everything it sealed has been rotated (no command does it yet).
+retired once everything it sealed has been rotated (`laurel secrets rotate` does it for
+every stored secret, adapters/persistence/rekey.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ class SecretBox:
         if not keys:
             raise SecretsUnavailable("LAUREL_SECRET_KEYS is not set")
         try:
-            self._fernet = MultiFernet([Fernet(key.strip().encode()) for key in keys])
+            self._keys = [Fernet(key.strip().encode()) for key in keys]
         except ValueError as error:
             raise SecretsUnavailable(f"LAUREL_SECRET_KEYS: {error}") from None
+        self._fernet = MultiFernet(self._keys)
         # Keys for fingerprints, derived from each Fernet key (the first one's is current).
         self._fingerprint_keys = [
             hashlib.sha256(b"laurel fingerprint:" + key.strip().encode()).digest() for key in keys
@@ -69,3 +71,21 @@ class SecretBox:
     def rotate(self, sealed: str) -> str:
         """The same secret, encrypted with the first key."""
         return self._fernet.rotate(sealed.encode()).decode()
+
+    def rotate_bytes(self, sealed: bytes) -> bytes:
+        return self._fernet.rotate(sealed)
+
+    @property
+    def key_count(self) -> int:
+        return len(self._keys)
+
+    def key_of(self, sealed: str | bytes) -> int | None:
+        """Which key opens the secret: 0 is the first (current) one, None is none of them."""
+        token = sealed.encode() if isinstance(sealed, str) else sealed
+        for index, key in enumerate(self._keys):
+            try:
+                key.decrypt(token)
+            except InvalidToken:
+                continue
+            return index
+        return None

@@ -1,80 +1,79 @@
-"""`python -m bench [give|leaderboard|slack …]`: run benchmarks, rewrite docs/benchmarks.md."""
+"""`python -m bench all [--quick] [--profile DIR]` or `python -m bench e2e ledger …`."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import give, leaderboard, refresh, slack_serve
-from .common import machine
+from . import e2e, fanout, leaderboard, ledger, memory, refresh
+from .common import Options, Section, database_versions, machine, revision
+from .procs import LAUREL
+from .report import DOC, markdown, merge, show
 
-SUITES = {
-    "give": ("GiveKudos through the bus", give.run),
-    "leaderboard": ("Leaderboard as history grows", leaderboard.run),
-    "slack": ("Signed /kudos through laurel serve", slack_serve.run),
-    "refresh": ("Allowance refresh of a whole organisation", refresh.run),
+Suite = Callable[[Progress, Options], Awaitable[list[Section]]]
+SUITES: dict[str, tuple[str, Suite]] = {
+    "e2e": ("signed Slack /kudos through laurel serve, empty and with 1M gifts", e2e.run),
+    "ledger": ("GiveKudos through core and persistence vs its own SQL, raw", ledger.run),
+    "refresh": ("allowance refresh of 100k people vs one set-based UPDATE", refresh.run),
+    "leaderboard": ("leaderboard at 100k and 10M ledger entries", leaderboard.run),
+    "memory": ("RSS of laurel serve idle and under load", memory.run),
+    "fanout": ("10k DMs against a rate-limited fake Slack API", fanout.run),
 }
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-HEADER = """# Benchmarks
-
-Run `python -m bench` (all) or `python -m bench give leaderboard`; set `LAUREL_BENCH_PG_URL`
-(or `LAUREL_TEST_PG_URL`) to include PostgreSQL (`slack` runs only then). Each run rewrites
-the sections it ran.
-Figures are measured on the machine named under each table; they are not assertions in
-the test suite.
-"""
 
 
-def markdown(title: str, rows: list[dict[str, str]]) -> str:
-    columns = list(rows[0])
-    lines = [f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(row[c] for c in columns) + " |" for row in rows]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    lines += ["", f"Measured {stamp} on {machine()}.", ""]
-    return "\n".join(lines)
+def parse(argv: list[str] | None = None) -> tuple[list[str], Options]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"all, or some of: {', '.join(SUITES)}"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes; docs left alone")
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles of servers here")
+    parser.add_argument("--doc", type=Path, default=DOC, help=f"the report (default {DOC})")
+    args = parser.parse_args(argv)
+    names = list(SUITES) if not args.names or args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        parser.error(f"unknown benchmark: {', '.join(unknown)} (choose from {', '.join(SUITES)})")
+    return names, Options(quick=args.quick, profile=args.profile, doc=args.doc)
 
 
-def merge(sections: dict[str, str]) -> str:
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    kept = {}
-    for chunk in old.split("\n## ")[1:]:
-        kept[chunk.split("\n", 1)[0]] = "## " + chunk.rstrip() + "\n"
-    notes = kept.pop("Notes", None)  # the notes stay last, after any new section
-    kept.update(sections)
-    if notes is not None:
-        kept["Notes"] = notes
-    return HEADER + "\n" + "\n".join(kept.values())
-
-
-async def main(names: list[str]) -> None:
+async def main(names: list[str], options: Options) -> None:
     console = Console()
-    sections = {}
-    with Progress(console=console) as progress:
+    where, databases = machine(), f"{await database_versions()}; {revision(LAUREL)}"
+    console.print(f"{where}; {databases}")
+    rendered: dict[str, str] = {}
+    begin = time.perf_counter()
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
         for name in names:
-            title, run = SUITES[name]
-            rows = await run(progress)
-            if not rows:  # the suite could not run here (e.g. it needs PostgreSQL)
-                continue
-            sections[title] = markdown(title, rows)
-            table = Table(title=title)
-            for column in rows[0]:
-                table.add_column(column)
-            for row in rows:
-                table.add_row(*row.values())
-            console.print(table)
-    DOC.write_text(merge(sections), encoding="utf-8")
-    console.print(f"wrote {DOC}")
+            started = time.perf_counter()
+            sections = await SUITES[name][1](progress, options)
+            elapsed = time.perf_counter() - started
+            for section in sections:
+                show(console, section)
+                rendered[section.title] = markdown(section, where, databases, elapsed)
+    total = time.perf_counter() - begin
+    console.print(f"{len(names)} benchmark(s) in {total / 60:.1f} min")
+    if options.quick:
+        console.print("--quick: sizes too small to judge; docs/benchmarks.md left alone")
+        return
+    everything = set(names) == set(SUITES)
+    doc = options.doc or DOC
+    doc.write_text(merge(doc, rendered, total if everything else None), encoding="utf-8")
+    console.print(f"wrote {doc} (laurel from {LAUREL})")
 
 
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or list(SUITES)
-    unknown = [n for n in chosen if n not in SUITES]
-    if unknown:
-        sys.exit(f"unknown benchmark: {', '.join(unknown)} (choose from {', '.join(SUITES)})")
-    asyncio.run(main(chosen))
+    chosen, opts = parse()
+    asyncio.run(main(chosen, opts))

@@ -19,13 +19,19 @@ from core.commands import SyncDirectory
 from core.directory import SyncReport
 
 from .bootstrap import App
+from .metrics import Metrics
 from .settings import Settings
 
 log = logging.getLogger("laurel.scheduler")
 
 
-def build_scheduler(app: App) -> Scheduler:
-    return Scheduler(standard_jobs(app.bus, _directory_sync(app)), app.engine)
+def build_scheduler(app: App, metrics: Metrics | None = None) -> Scheduler:
+    """The jobs; with `metrics`, each run is counted (laurel_scheduler_runs_total)."""
+    jobs = standard_jobs(app.bus, _directory_sync(app))
+    if metrics is None:
+        return Scheduler(jobs, app.engine)
+    metrics.scheduler_jobs([job.name for job in jobs])
+    return Scheduler(jobs, app.engine, on_run=metrics.scheduler_run)
 
 
 def _directory_sync(app: App) -> Callable[[], Awaitable[object]] | None:

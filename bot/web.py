@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
-import sqlalchemy as sa
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from adapters.api import app as api
 from adapters.chat.admin import ChatAdmin
 from adapters.chat.routing import PLATFORMS, Routing
+from adapters.chat.undelivered import Undelivered, ignore
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.scim import app as scim
@@ -22,48 +20,20 @@ from adapters.secrets import SecretBox
 from adapters.slack.app import OAuth, SlackAdapter
 from adapters.slack.installations import SqlInstallationStore, SqlOAuthStateStore
 from adapters.teams.app import Credentials, TeamsAdapter
-from core.events import Event, KudosGiven
 
 from .bootstrap import App
+from .metrics import Metrics, healthz
 
 log = logging.getLogger("laurel.web")
 SLACK = web.AppKey("slack", SlackAdapter)
 TEAMS = web.AppKey("teams", TeamsAdapter)
+METRICS = web.AppKey("metrics", Metrics)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "laurel_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "laurel_http_request_seconds", "HTTP request latency", ["route"], registry=self.registry
-        )
-        self.kudos = Counter(
-            "laurel_kudos_given", "Recognitions given", ["source"], registry=self.registry
-        )
-
-    async def count_kudos(self, event: Event) -> None:
-        if isinstance(event, KudosGiven):
-            self.kudos.labels(event.recognition.source).inc()
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = (
-            request.match_info.route.resource.canonical
-            if request.match_info.route.resource
-            else "?"
-        )
-        start = time.perf_counter()
-        response = await handler(request)
-        self.latency.labels(route).observe(time.perf_counter() - start)
-        self.requests.labels(route, str(response.status)).inc()
-        return response
-
-
-def _slack(app: App, routing: Routing, vault: GiftCardVault | None) -> SlackAdapter:
+def _slack(
+    app: App, routing: Routing, vault: GiftCardVault | None, metrics: Metrics | None
+) -> SlackAdapter:
     settings = app.settings
     assert settings.slack_signing_secret
     oauth = None
@@ -89,10 +59,13 @@ def _slack(app: App, routing: Routing, vault: GiftCardVault | None) -> SlackAdap
         routing=routing,
         vault=vault,
         admin=admin_of(app, vault),
+        undelivered=_counted(metrics, "slack"),
     )
 
 
-def _teams(app: App, routing: Routing, vault: GiftCardVault | None) -> TeamsAdapter:
+def _teams(
+    app: App, routing: Routing, vault: GiftCardVault | None, metrics: Metrics | None
+) -> TeamsAdapter:
     settings = app.settings
     if settings.teams_insecure_dev:
         log.warning(
@@ -114,7 +87,15 @@ def _teams(app: App, routing: Routing, vault: GiftCardVault | None) -> TeamsAdap
         routing=routing,
         vault=vault,
         admin=admin_of(app, vault),
+        undelivered=_counted(metrics, "teams"),
     )
+
+
+def _counted(metrics: Metrics | None, platform: str) -> Undelivered:
+    """What a notifier could not deliver goes to laurel_notifications_failed_total."""
+    if metrics is None:
+        return ignore
+    return partial(metrics.notification_failed, platform)
 
 
 def admin_of(app: App, vault: GiftCardVault | None) -> ChatAdmin:
@@ -136,14 +117,14 @@ class ChatAdapters:
     teams: TeamsAdapter | None
 
     @classmethod
-    def build(cls, app: App) -> ChatAdapters:
+    def build(cls, app: App, metrics: Metrics | None = None) -> ChatAdapters:
         settings = app.settings
         on = {"slack": settings.slack_enabled, "teams": settings.teams_enabled}
         routing = Routing(tuple(p for p in PLATFORMS if on[p]))
         vault = vault_of(app)
         return cls(
-            slack=_slack(app, routing, vault) if on["slack"] else None,
-            teams=_teams(app, routing, vault) if on["teams"] else None,
+            slack=_slack(app, routing, vault, metrics) if on["slack"] else None,
+            teams=_teams(app, routing, vault, metrics) if on["teams"] else None,
         )
 
     async def close(self) -> None:
@@ -153,28 +134,17 @@ class ChatAdapters:
                 await adapter.close()
 
 
-def build(app: App) -> web.Application:
-    metrics = Metrics()
-    app.bus.subscribe(KudosGiven, metrics.count_kudos)
+def build(app: App, metrics: Metrics | None = None) -> web.Application:
+    """The server's routes. `metrics` is the process's (shared with its scheduler); without
+    it the app gets its own, subscribed to the bus."""
+    if metrics is None:
+        metrics = Metrics()
+        metrics.subscribe(app.bus)
     web_app = web.Application(middlewares=[metrics.middleware])
-    chats = ChatAdapters.build(app)
-
-    async def healthz(_: web.Request) -> web.Response:
-        try:
-            async with app.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception as error:  # any failure to answer means "not healthy"
-            log.warning("health check failed: %s", error)
-            return web.json_response({"status": "unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
-
-    async def metrics_route(_: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics_route)
+    web_app[METRICS] = metrics
+    chats = ChatAdapters.build(app, metrics)
+    web_app.router.add_get("/healthz", healthz(app.engine))
+    web_app.router.add_get("/metrics", metrics.route)
     settings = app.settings
     if (slack := chats.slack) is not None:
         web_app.router.add_post("/slack/events", slack.handle)
@@ -182,6 +152,7 @@ def build(app: App) -> web.Application:
             web_app.router.add_get("/slack/install", slack.handle_oauth)
             web_app.router.add_get("/slack/oauth_redirect", slack.handle_oauth)
         web_app[SLACK] = slack
+        web_app.cleanup_ctx.append(slack.recovery)  # /kudos a crash left unanswered
         if settings.slack_app_token:
             web_app.cleanup_ctx.append(slack.socket_mode(settings.slack_app_token))
     if (teams := chats.teams) is not None:

@@ -25,6 +25,7 @@ from .commands import (
     GetAllowances,
     GetAudit,
     GetBalance,
+    GetCodePool,
     GetHistory,
     GetInsights,
     GetLeaderboard,
@@ -41,6 +42,7 @@ from .commands import (
     PurgeOldReasons,
     PutCatalogItem,
     Query,
+    RecordCodes,
     RecordExport,
     Redeem,
     RefreshAllowance,
@@ -65,6 +67,7 @@ from .handlers import (
     decisions,
     directory,
     expiry,
+    gift_cards,
     kudos,
     people,
     privacy,
@@ -121,6 +124,8 @@ def default_handlers(clock: Clock, effects: Effects | None = None) -> dict[type[
         CheckAdmin: admin_queries.check_admin,
         GetAudit: admin_queries.get_audit,
         GetAllowances: admin_queries.get_allowances,
+        GetCodePool: gift_cards.get_code_pool,
+        RecordCodes: gift_cards.record_codes,
     }
     handlers: dict[type[Command], Handler] = {
         kind: partial(handler, clock=clock) for kind, handler in table.items()

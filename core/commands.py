@@ -327,3 +327,24 @@ class GetAllowances(Query):
 
     actor_id: int
     person_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetCodePool(Query):
+    """A gift card's pool of codes, for an HR admin about to add codes to it."""
+
+    actor_id: int
+    item: str  # the slug
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCodes(Command):
+    """Log gift-card codes an HR admin added (counts only: never a code) and answer with
+    the pool as it is now. The adapter sealed them into the pool already: the core never
+    sees a code."""
+
+    actor_id: int
+    item: str  # the slug
+    added: int
+    skipped: int  # already in the pool, or twice in the file
+    platform: str

@@ -254,6 +254,18 @@ class ShippingUnavailable(DomainError):
     key = MsgId.ERROR_SHIPPING_UNAVAILABLE
 
 
+class NotAGiftCard(_ItemError):
+    """Codes were offered for an item that does not take its stock from a pool of codes."""
+
+    key = MsgId.ERROR_NOT_A_GIFT_CARD
+
+
+class CodesUnavailable(DomainError):
+    """No key to seal gift-card codes with: an operator's setting, told politely."""
+
+    key = MsgId.ERROR_CODES_UNAVAILABLE
+
+
 class TierTooLow(DomainError):
     key = MsgId.ERROR_TIER_TOO_LOW
 
@@ -371,6 +383,12 @@ class NoChange(DomainError):
     key = MsgId.ERROR_NO_CHANGE
 
 
+class TooLong(DomainError):
+    """A name or a text longer than its column: PostgreSQL refuses it (SQLite keeps it)."""
+
+    key = MsgId.ERROR_TOO_LONG
+
+
 class AdminUsage(DomainError):
     """An admin command in the wrong shape: the message shows the right one (as typed)."""
 
@@ -417,6 +435,17 @@ class _NameError(DomainError):
 
 class UnknownTier(_NameError):
     key = MsgId.ERROR_UNKNOWN_TIER
+
+
+class TierThresholdTaken(DomainError):
+    key = MsgId.ERROR_TIER_THRESHOLD_TAKEN
+
+    def __init__(self, name: str, threshold: int) -> None:
+        super().__init__(name, threshold)
+        self.name, self.threshold = name, threshold
+
+    def params(self) -> dict[str, object]:
+        return {"name": self.name, "points": points(self.threshold)}
 
 
 class UnknownRole(_NameError):

@@ -75,6 +75,14 @@ class DigestReady(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RedemptionPlaced(Event):
+    """A new request: its points are held (once per request, whether it needs an approval
+    or is approved at once; reminders and reroutes are RedemptionRequested only)."""
+
+    redemption: Redemption
+
+
+@dataclass(frozen=True, kw_only=True)
 class RedemptionRequested(Event):
     redemption: Redemption  # its approver has a decision to take
     decision_key: str  # the decision the approver takes (the first, or the finance one)

@@ -128,6 +128,7 @@ class MsgId(StrEnum):
     SHOP_LOCKED_POINTS = "shop.locked_points"
     SHOP_EMPTY = "shop.empty"
     SHOP_HOWTO = "shop.howto"
+    SHOP_REDEEM_BUTTON = "shop.redeem_button"
     REDEEM_REQUESTED = "redeem.requested"
     REDEEM_DONE = "redeem.done"
     REDEMPTIONS_TITLE = "redemptions.title"
@@ -319,6 +320,16 @@ class MsgId(StrEnum):
     ADMIN_EXPORT_STARTED = "admin.export_started"
     ADMIN_EXPORT_READY = "admin.export_ready"
     ADMIN_EXPORT_FAILED = "admin.export_failed"
+    ADMIN_CODES_HOWTO = "admin.codes_howto"
+    ADMIN_CODES_ADDED = "admin.codes_added"
+    ADMIN_CODES_SKIPPED = "admin.codes_skipped"
+    CODES_COUNT = "codes.count"
+    ERROR_NOT_A_GIFT_CARD = "error.not_a_gift_card"
+    ERROR_CODES_UNAVAILABLE = "error.codes_unavailable"
+    ERROR_CODES_TOO_BIG = "error.codes_too_big"
+    ERROR_CODES_UNREADABLE = "error.codes_unreadable"
+    ERROR_CODES_DOWNLOAD = "error.codes_download"
+    ERROR_CODES_ONE_FILE = "error.codes_one_file"
     ERROR_NOT_ADMIN = "error.not_admin"
     ERROR_NOT_PROPOSER = "error.not_proposer"
     ERROR_NOT_YOUR_FILE = "error.not_your_file"
@@ -326,6 +337,8 @@ class MsgId(StrEnum):
     ERROR_UNKNOWN_SETTING = "error.unknown_setting"
     ERROR_BAD_SETTING = "error.bad_setting"
     ERROR_UNKNOWN_TIER = "error.unknown_tier"
+    ERROR_TIER_THRESHOLD_TAKEN = "error.tier_threshold_taken"
+    ERROR_TOO_LONG = "error.too_long"
     ERROR_UNKNOWN_ROLE = "error.unknown_role"
     ERROR_VALUE_EXISTS = "error.value_exists"
     ERROR_ITEM_EXISTS = "error.item_exists"
@@ -376,5 +389,7 @@ PLURAL_MESSAGES: frozenset[MsgId] = frozenset(
         MsgId.YEARS,
         MsgId.PEOPLE_COUNT,
         MsgId.DAYS,
+        MsgId.CODES_COUNT,
+        MsgId.ADMIN_CODES_SKIPPED,
     }
 )

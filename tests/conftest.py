@@ -28,6 +28,18 @@ from .harness import Harness
 
 PG_URL = os.environ.get("LAUREL_TEST_PG_URL")
 needs_pg = pytest.mark.skipif(not PG_URL, reason="LAUREL_TEST_PG_URL is not set")
+SLOW = os.environ.get("LAUREL_SLOW") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tier (`@pytest.mark.slow`: the torture and fault suites' long versions) runs
+    only with LAUREL_SLOW=1; see docs/operations.md, "Torture and fault suites"."""
+    if SLOW:
+        return
+    skip = pytest.mark.skip(reason="slow tier: run with LAUREL_SLOW=1 (docs/operations.md)")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
 
 
 def _dsn(url: str) -> str:

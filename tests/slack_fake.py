@@ -64,10 +64,17 @@ class FakeSlackApi(LocalServer):
     name = "fake Slack API"
 
     def __init__(
-        self, *, team_id: str = "T1", bot_user_id: str = "UBOT", bot_id: str = "B1"
+        self,
+        *,
+        team_id: str = "T1",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B1",
+        bot_token: str = "xoxb-test",
     ) -> None:
         super().__init__()
         self.team_id = team_id
+        self.bot_token = bot_token
+        """The only token the files that people shared (`add_file`) are served to."""
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.calls: list[Call] = []
@@ -75,6 +82,8 @@ class FakeSlackApi(LocalServer):
         self.usergroups: dict[str, list[str]] = {}
         self.responses: dict[str, list[Json]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
+        self.shared: dict[str, bytes] = {}
+        """Files people shared in a message (`add_file`), by file id."""
         self.messages: dict[str, list[Json]] = defaultdict(list)
         """Messages the app posted, by channel id, oldest first (for conversations.history)."""
         self._faults: dict[str, list[Fault]] = defaultdict(list)
@@ -88,6 +97,7 @@ class FakeSlackApi(LocalServer):
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{key}/download/{name}", self._download)
 
     @property
     def url(self) -> str:
@@ -156,6 +166,28 @@ class FakeSlackApi(LocalServer):
         }
         self.users[user_id] = user
         return user
+
+    def add_file(self, content: bytes, name: str = "codes.csv", *, size: int | None = None) -> Json:
+        """A file a person shared, as the `files` of their message event carry it. Its
+        `url_private_download` serves `content` to `bot_token` only; any other request gets
+        Slack's sign-in page (HTML, status 200), as a token without files:read does. Each
+        download is recorded as a call of "files.download". `size` overrides the size the
+        event states."""
+        file_id = self._next_id("F")
+        self.shared[file_id] = content
+        private = f"{self.root}/files-pri/{self.team_id}-{file_id}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": "text/csv",
+            "filetype": "csv",
+            "size": len(content) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": f"{private}/{name}",
+            "url_private_download": f"{private}/download/{name}",
+        }
 
     def fail(
         self,
@@ -283,6 +315,15 @@ class FakeSlackApi(LocalServer):
         self.uploads[request.match_info["file_id"]] = data
         await self._notify()
         return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["key"].rsplit("-", 1)[-1]
+        token = _bearer(request.headers)
+        self.calls.append(Call("files.download", {"file": file_id}, token))
+        await self._notify()
+        if token != self.bot_token or file_id not in self.shared:
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        return web.Response(body=self.shared[file_id], content_type="text/csv")
 
     def _fault_response(self, method: str, call: Call) -> web.Response | None:
         faults = self._faults.get(method)

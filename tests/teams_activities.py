@@ -27,6 +27,7 @@ __all__ = [
     "BOT",
     "conversation_update",
     "file_consent",
+    "file_download",
     "installation_update",
     "invoke_action",
     "mention",
@@ -64,8 +65,10 @@ def message(
     team_id: str | None = None,
     activity_id: str | None = None,
     locale: str = "en-US",
+    attachments: Sequence[Json] = (),
 ) -> Json:
-    """A message typed by `sender`; `mentions` are the accounts its `<at>` tags stand for.
+    """A message typed by `sender`; `mentions` are the accounts its `<at>` tags stand for;
+    `attachments` are files shared with it (`file_download`).
 
     Without `conversation_id`: a personal chat "a:personal-<aad>", a channel post (whose thread
     id ends in ";messageid=<its own id>", as Teams does for a new post) or a group chat.
@@ -81,6 +84,8 @@ def message(
     activity["locale"] = locale
     activity["text"] = text
     activity["textFormat"] = "plain"
+    if attachments:
+        activity["attachments"] = [dict(a) for a in attachments]
     activity["entities"] = [_mention_entity(m) for m in mentions] + [
         {"type": "clientInfo", "locale": locale, "country": "US", "platform": "Web"}
     ]
@@ -154,6 +159,21 @@ def file_consent(
     activity["value"] = value
     activity["locale"] = "en-US"
     return activity
+
+
+def file_download(download_url: str, name: str = "codes.csv") -> Json:
+    """A file a person shared in their personal chat with the bot, as the message's
+    attachment: `download_url` (e.g. `FakeConnector.add_file(...)`) needs no token."""
+    return {
+        "contentType": "application/vnd.microsoft.teams.file.download.info",
+        "contentUrl": f"https://contoso-my.sharepoint.com/personal/files/{name}",
+        "name": name,
+        "content": {
+            "downloadUrl": download_url,
+            "uniqueId": "5E6F7A8B-0000-4000-8000-000000000001",
+            "fileType": name.rsplit(".", 1)[-1],
+        },
+    }
 
 
 def conversation_update(

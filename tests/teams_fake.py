@@ -123,6 +123,8 @@ class FakeConnector(LocalServer):
         self.upload_ranges: list[str] = []
         """The Content-Range of every upload PUT the fake accepted, in order."""
         self._upload_sizes: dict[str, int] = {}
+        self.shared: dict[str, bytes] = {}
+        """Files people shared in a message (`add_file`), by download URL."""
         self._upload_ids = itertools.count(1)
         self._activity_ids = itertools.count(1)
         self._conversation_ids = itertools.count(1)
@@ -177,6 +179,13 @@ class FakeConnector(LocalServer):
         file's bytes PUT there land in `uploads[url]`."""
         url = f"{self.root}/upload/session-{next(self._upload_ids)}"
         self.uploads[url] = bytearray()
+        return url
+
+    def add_file(self, content: bytes) -> str:
+        """A file a person shared in their personal chat with the bot: the pre-authenticated
+        `downloadUrl` Teams hands the bot (no Authorization needed), serving `content`."""
+        url = f"{self.root}/download/file-{len(self.shared) + 1}"
+        self.shared[url] = content
         return url
 
     def fail(self, kind: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
@@ -278,6 +287,9 @@ class FakeConnector(LocalServer):
                 return self._faulted("member") or web.json_response(list(self.members.values()))
             case "GET", ["v3", "conversations", _, "pagedmembers"]:
                 return self._faulted("member") or self._paged(request.rel_url.query_string)
+            case "GET", ["download", name] if f"{self.root}/download/{name}" in self.shared:
+                body = self.shared[f"{self.root}/download/{name}"]
+                return web.Response(body=body, content_type="application/octet-stream")
             case "PUT", ["upload", session]:
                 # the stream, not request.read(): a range may be bigger than aiohttp's 1 MiB cap
                 body = await request.content.read()

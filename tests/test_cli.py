@@ -109,3 +109,69 @@ def test_doctor_checks_teams(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "FAIL teams: no Bot Framework token for app 6f1c2a4e" in refused.stdout
+
+
+def test_doctor_says_what_is_wrong_with_the_configuration(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    bad_key = run("doctor", cwd=tmp_path, DATABASE_URL=url, LAUREL_SECRET_KEYS="not-a-key")
+    assert bad_key.returncode == 1
+    assert bad_key.stdout.startswith("FAIL configuration: LAUREL_SECRET_KEYS: Fernet key must be")
+    assert len(bad_key.stdout.strip().splitlines()) == 1
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    fine = run("doctor", cwd=tmp_path, DATABASE_URL=url, LAUREL_AUTO_MIGRATE="0")
+    assert fine.returncode == 0, fine.stdout
+    assert "ok   configuration: settings are valid; no chat platform on; migrations are" in (
+        fine.stdout
+    )
+    assert "ok   directory: no scheduled sync" in fine.stdout
+    missing = run("doctor", cwd=tmp_path, DATABASE_URL=url, LAUREL_HRMS_CSV="people.csv")
+    assert missing.returncode == 1
+    assert "FAIL directory: LAUREL_HRMS_CSV names people.csv, which is not a file here" in (
+        missing.stdout
+    )
+    (tmp_path / "people.csv").write_text("email,name\n", encoding="utf-8")
+    found = run("doctor", cwd=tmp_path, DATABASE_URL=url, LAUREL_HRMS_CSV="people.csv")
+    assert "ok   directory: the scheduler syncs people.csv every 6 hours" in found.stdout
+
+
+def test_doctor_notices_a_database_migrated_by_a_newer_laurel(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    with sqlite3.connect(tmp_path / "doctor.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    ahead = run("doctor", cwd=tmp_path, DATABASE_URL=url)
+    assert ahead.returncode == 1
+    assert (
+        "FAIL migrations: the database is at 9999_from_the_future, which this laurel does "
+        "not know: a newer laurel migrated it" in ahead.stdout
+    )
+
+
+async def test_doctor_checks_the_socket_mode_token(tmp_path: Path) -> None:
+    import asyncio
+
+    from .slack_fake import FakeSlackApi
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/doctor.db"
+    run("db", "upgrade", cwd=tmp_path, DATABASE_URL=url)
+    async with FakeSlackApi() as api:
+        api.handle("apps.connections.open", lambda args: {"ok": True, "url": "wss://fake"})
+        env = {
+            "DATABASE_URL": url,
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_BOT_TOKEN": "xoxb-t",
+            "SLACK_APP_TOKEN": "xapp-t",
+            "SLACK_API_URL": api.url,
+        }
+        good = await asyncio.to_thread(run, "doctor", cwd=tmp_path, **env)
+        api.fail("apps.connections.open", status=200, error="invalid_auth")
+        bad = await asyncio.to_thread(run, "doctor", cwd=tmp_path, **env)
+    assert good.returncode == 0, good.stdout
+    assert "ok   slack socket mode: Socket Mode: Slack accepts the app-level token" in good.stdout
+    assert bad.returncode == 1
+    assert (
+        "FAIL slack socket mode: the app-level token (SLACK_APP_TOKEN) is refused: invalid_auth"
+        in bad.stdout
+    )

@@ -114,6 +114,18 @@ def test_admin_changes_are_previewed_confirmed_and_audited_in_the_terminal(
             "admin budget dept:Engineering 150",
             "admin confirm",
             "admin budget show",
+            "admin topup @ana 20 launch week",
+            "confirm",
+            "admin values rename teamwork collaboration",
+            "confirm",
+            "admin tiers set Gold 1500 bonus 10",
+            "confirm",
+            "admin catalog edit mug cost 30 stock none",
+            "confirm",
+            "admin roles grant @ben approver",
+            "confirm",
+            "admin settings digest off",
+            "confirm",
             "admin export people",
             "admin audit",
             "as ana@example.com",
@@ -128,11 +140,14 @@ def test_admin_changes_are_previewed_confirmed_and_audited_in_the_terminal(
     assert done.returncode == 0, done.stderr
     assert out.count("Daily giving limit: none → 30") == 2
     assert "Cancelled: nothing changed." in out
-    assert out.count("Done: the change is applied and recorded in the audit log.") == 2
+    assert out.count("Done: the change is applied and recorded in the audit log.") == 8
     assert "There is no change waiting for your confirmation." in out  # the third confirm
     assert "department Engineering: 150 points per month" in out
     exported = tmp_path / "exports"
     [people] = list(exported.glob("laurel-people-*.csv"))
     assert "ana@example.com" in people.read_text()
     assert "limits.set limit:daily (console)" in out and "export.people" in out
+    for action in ("budget.topup", "values.rename", "tiers.set", "catalog.put", "role.grant"):
+        assert action in out
+    assert "settings.set setting:digest (console)" in out
     assert out.count("Sorry, only HR admins can do that. Nothing was changed.") == 2

@@ -329,3 +329,65 @@ async def test_teams_asks_for_the_address_on_the_card_and_the_sender_reads_it(
     ]
     assert len(parcels) == 1 and "Rua Augusta 10" in card_text(c.cards(parcels[0])[0])
     no_plain_address(await stored_redemption_rows(teams.app.engine), debug_logs.text)
+
+
+async def test_the_slack_shop_redeems_with_a_button_and_opens_the_form_for_parcels(
+    slack: SlackWorld, tmp_path: Path
+) -> None:
+    from adapters.slack.blocks import SHIP_MODAL
+
+    await slack.app.bus.handle(
+        PutCatalogItem(
+            item=CatalogItem(
+                slug="pen", name="Pen", kind=ItemKind.MERCHANDISE, price=5, ships=False
+            )
+        )
+    )
+    url = slack.api.response_url("shop")
+    await slack.post(slash_command("shop", user_id="U1", response_url=url))
+    shop = (await slack.api.wait_for_response("shop"))[0]
+    assert_valid_blocks({"blocks": shop["blocks"]}, "message", tmp_path)
+    buttons = next(b for b in shop["blocks"] if b.get("block_id") == "laurel_offers")["elements"]
+    by_slug = {b["value"]: b for b in buttons}
+    assert by_slug["pen"]["text"]["text"] == "Redeem Pen"
+    pen = by_slug["pen"]
+    answer_url = slack.api.response_url("pen")
+    await slack.post(
+        block_actions(
+            pen["action_id"], "pen", user_id="U1", ephemeral=True, response_url=answer_url
+        )
+    )
+    answer = (await slack.api.wait_for_response("pen"))[0]
+    assert "Pen ×1" in answer["text"] and answer["replace_original"] is False
+    hoodie = by_slug["hoodie"]
+    await slack.post(block_actions(hoodie["action_id"], "hoodie", user_id="U1", ephemeral=True))
+    modal = (await slack.api.wait_for("views.open"))[0].args["view"]
+    assert modal["callback_id"] == SHIP_MODAL
+    assert await earned_and_held(slack.app.uow, "ana@example.com") == (45, 5)  # only the pen
+
+
+async def test_the_teams_shop_redeems_with_a_button_and_answers_parcels_with_the_form(
+    teams: TeamsWorld, tmp_path: Path
+) -> None:
+    c = teams.connector
+    ana = act.user("29:ana", "aad-ana", "Ana Lima")
+    ask = act.message(c.url, sender=ana, text="shop")
+    await teams.post(ask)
+    await teams.settle()
+    reply = c.to(ask["conversation"]["id"])[-1]
+    shop = c.cards(reply)[0]
+    check_cards(tmp_path, shop)
+    [button] = [a for a in shop["actions"] if a["data"]["slug"] == "hoodie"]
+    click = act.invoke_action(
+        c.url,
+        sender=ana,
+        data=button["data"],
+        reply_to=reply.id,
+        verb=button["verb"],
+        conversation_id=ask["conversation"]["id"],
+    )
+    form = (await (await teams.post(click)).json())["value"]
+    check_cards(tmp_path, form)
+    assert "sent to you by post" in card_text(form)
+    assert any(i.get("id") == "address" for i in form["body"])
+    assert await earned_and_held(teams.app.uow, "ana@example.com") == (50, 0)  # nothing held

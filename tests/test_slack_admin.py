@@ -186,3 +186,37 @@ async def test_an_erased_person_who_writes_again_is_someone_new(world: SlackWorl
         again = await uow.people.by_email("ana@example.com")
     assert erased is not None and erased.display_name == f"Former colleague #{ana.id}"
     assert again is not None and again.id != ana.id
+
+
+EVERY_CHANGE = [
+    ("budget everyone 120 month", "budget.set"),
+    ("budget role:manager 150", "budget.set"),
+    ("budget <@UA|ana> 90 week", "budget.set"),
+    ("topup dept:Engineering 20 launch week", "budget.topup"),
+    ("limits cap 50", "limits.set"),
+    ("limits default 3", "limits.set"),
+    ("limits reason 5", "limits.set"),
+    ('values add "Customer Obsession"', "values.add"),
+    ("values required on", "values.required"),
+    ("tiers set Gold 1500 🥇 bonus 10", "tiers.set"),
+    ("tiers remove Bronze", "tiers.remove"),
+    ('catalog add "Team lunch" 200 experience stock 5 approval off', "catalog.put"),
+    ("roles grant <@UB|ben> approver", "role.grant"),
+    ("settings reminders 2", "settings.set"),
+    ("settings reaction tada 3", "settings.set"),
+    ("settings channel <#C0RECOG|kudos>", "settings.set"),
+    ("erase person ben@example.com", "person.erase"),
+]
+
+
+@pytest.mark.parametrize(("line", "action"), EVERY_CHANGE, ids=[a for _, a in EVERY_CHANGE])
+async def test_every_change_goes_through_preview_and_confirm(
+    world: SlackWorld, line: str, action: str
+) -> None:
+    before = await actions_of(world)
+    preview = await admin(world, line)
+    assert preview["text"].startswith("Confirm this change?"), preview["text"]
+    assert await actions_of(world) == before  # nothing before Confirm
+    done = await click(world, preview, "laurel_decide:confirm", "UH", "confirmed")
+    assert done["text"].startswith("Confirmed by Hana Ruiz")
+    assert (await actions_of(world))[0] == action

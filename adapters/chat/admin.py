@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters import exports
+from adapters.persistence.gift_cards import GiftCardVault
 from adapters.secrets import SecretBox
 from core import admin as change
 from core.bus import MessageBus
@@ -48,6 +49,7 @@ from .admin_grammar import (
     AuditRequest,
     BudgetSet,
     BudgetShow,
+    CatalogCodes,
     CatalogPut,
     CatalogRetire,
     Confirm,
@@ -67,6 +69,7 @@ from .admin_grammar import (
 )
 from .analytics_cards import insights_card, stats_card
 from .cards import Card, Tone
+from .codes import GiftCodes, SharedFile
 from .commands import Resolver
 from .images import Chart
 
@@ -105,15 +108,24 @@ class ChatAdmin:
         self._engine = engine
         self._box = box
         self._pictures = pictures
+        self._codes = GiftCodes(bus, GiftCardVault(engine, box) if box else None)
 
     async def answer(
-        self, actor: Person, request: AdminRequest, resolve: Resolver, *, platform: str
+        self,
+        actor: Person,
+        request: AdminRequest,
+        resolve: Resolver,
+        *,
+        platform: str,
+        files: Sequence[SharedFile] = (),  # shared with the line (gift-card codes)
     ) -> AdminAnswer:
         """Never raises for a person's mistake or a store hiccup: every outcome is a card."""
         try:
             if actor.email.casefold() in self._admins and Role.HR_ADMIN not in actor.roles:
                 await self._bus.handle(EnsureAdmins(emails=(actor.email,)))  # joined since start
                 actor = replace(actor, roles=actor.roles | {Role.HR_ADMIN})
+            if isinstance(request, CatalogCodes):
+                return AdminAnswer(await self._codes.answer(actor, request.name, files, platform))
             return await self._answer(actor, request, resolve, platform)
         except DomainError as error:
             return AdminAnswer(cards.error_card(error))

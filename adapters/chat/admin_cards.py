@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from core.handlers.admin import Preview
+from core.handlers.admin import Preview, per_period
 from core.handlers.admin_queries import AllowancesView, AuditView
 from core.messages import MsgId, Text, points, text
 from core.periods import PeriodKind
@@ -12,13 +12,6 @@ from core.policy import AllowanceRule, RuleScope
 
 from .admin_grammar import USAGE
 from .cards import Card, Section, lines_card
-
-_PERIODS = {
-    PeriodKind.WEEK: MsgId.ADMIN_PERIOD_WEEK,
-    PeriodKind.MONTH: MsgId.ADMIN_PERIOD_MONTH,
-    PeriodKind.QUARTER: MsgId.ADMIN_PERIOD_QUARTER,
-    PeriodKind.YEAR: MsgId.ADMIN_PERIOD_YEAR,
-}
 
 
 def help_card() -> Card:
@@ -70,7 +63,7 @@ def allowances_card(view: AllowancesView) -> Card:
     sections = [Section(lines)]
     if view.person is not None:
         person = view.person
-        amount = _per(person.due.amount, person.due.period)
+        amount = per_period(person.due.amount, person.due.period)
         line = text(
             MsgId.ADMIN_BUDGET_PERSON,
             name=person.name,
@@ -82,11 +75,7 @@ def allowances_card(view: AllowancesView) -> Card:
 
 
 def _rule_line(target: object, amount: int, period: PeriodKind) -> Text:
-    return text(MsgId.ADMIN_BUDGET_RULE, target=target, amount=_per(amount, period))
-
-
-def _per(amount: int, period: PeriodKind) -> Text:
-    return text(MsgId.ADMIN_PER_PERIOD, points=points(amount), period=text(_PERIODS[period]))
+    return text(MsgId.ADMIN_BUDGET_RULE, target=target, amount=per_period(amount, period))
 
 
 def _target(rule: AllowanceRule, view: AllowancesView) -> object:

@@ -113,6 +113,13 @@ class CatalogRetire(AdminRequest):
 
 
 @dataclass(frozen=True)
+class CatalogCodes(AdminRequest):
+    """Gift-card codes for an item, from a file shared in chat with the line."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class RoleChange(AdminRequest):
     mention: str
     role: str
@@ -172,7 +179,7 @@ USAGE = {
     "catalog": (
         "catalog add NAME COST [TYPE] [stock N] [tier NAME] [approval on|off]"
         " · catalog edit NAME [name NEW] [cost N] [type TYPE] [stock N|none] [tier NAME|none]"
-        " [approval on|off] · catalog retire NAME"
+        " [approval on|off] · catalog retire NAME · catalog codes NAME (with a CSV file)"
     ),
     "roles": "roles grant @person hr_admin|finance|approver · roles revoke @person ROLE",
     "settings": "settings KEY VALUE",
@@ -258,6 +265,8 @@ def _catalog(words: list[str], _: re.Pattern[str]) -> AdminRequest:
     verb = words[0].casefold()
     if verb == "retire" and len(words) == 2:
         return CatalogRetire(words[1])
+    if verb == "codes" and len(words) == 2:
+        return CatalogCodes(words[1])
     if verb == "add":
         name, cost, options = words[1], _count(words[2]), words[3:]
         kind = None
@@ -314,7 +323,7 @@ def _export(words: list[str], _: re.Pattern[str]) -> AdminRequest:
         return PersonExport(words[1])
     if kind not in _EXPORTS or len(words) > 3:
         raise ValueError(words)
-    dates = [date.fromisoformat(w) for w in words[1:]]
+    dates = [_day(w) for w in words[1:]]
     return ExportRequest(kind, *[*dates, None, None][:2])
 
 
@@ -327,7 +336,7 @@ def _erase(words: list[str], _: re.Pattern[str]) -> AdminRequest:
 def _audit(words: list[str], _: re.Pattern[str]) -> AdminRequest:
     if len(words) > 1:
         raise ValueError(words)
-    return AuditRequest(date.fromisoformat(words[0]) if words else None)
+    return AuditRequest(_day(words[0]) if words else None)
 
 
 def _stats(words: list[str], _: re.Pattern[str]) -> AdminRequest:
@@ -359,6 +368,15 @@ def _target(word: str, mention: re.Pattern[str]) -> TargetRef:
     if mention.fullmatch(word):
         return TargetRef("person", word)
     raise ValueError(word)
+
+
+def _day(raw: str) -> date:
+    """A date an admin means: the years at either end of `date` overflowed later, when a
+    day was added or it moved to UTC (found by the fuzzer: `export balances 9999-12-31`)."""
+    day = date.fromisoformat(raw)
+    if not 1900 <= day.year <= 9000:
+        raise ValueError(raw)
+    return day
 
 
 def _count(raw: str) -> int:

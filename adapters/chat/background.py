@@ -15,13 +15,22 @@ log = logging.getLogger("laurel.delivery")
 
 
 class Background:
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        """`limit`: how many deliveries run at once; the others wait their turn (a burst of
+        thousands would otherwise hold every database connection and meet the platform's
+        rate limit thousands of times)."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(limit) if limit else None
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(work if self._slots is None else self._in_turn(work))
         self._tasks.add(task)  # held here: the loop keeps only weak references to tasks
         task.add_done_callback(self._done)
+
+    async def _in_turn(self, work: Coroutine[Any, Any, Any]) -> Any:
+        assert self._slots is not None
+        async with self._slots:
+            return await work
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         """A delivery that failed unexpectedly is logged with its trace, not lost silently."""

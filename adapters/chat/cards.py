@@ -63,6 +63,17 @@ class ShippingForm:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """A Redeem button under the shop: the same request as typing `redeem SLUG`."""
+
+    slug: str
+    label: Text
+
+
+MAX_OFFERS = 5  # buttons under the shop: the items one can have now, cheapest first
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     sections: list[Section]
     title: Text | None = None
@@ -73,6 +84,7 @@ class Card:
     form: ShippingForm | None = None  # inputs the reader can fill in to go on
     image: Chart | None = None  # a chart that reads better than the lines (stats, insights)
     decision: Decision | None = None  # its buttons go under the card (an admin preview)
+    offers: tuple[Offer, ...] = ()  # Redeem buttons (the shop)
 
 
 # What a decision button says, and what the decided message says (in every platform).
@@ -370,7 +382,12 @@ def shop_card(view: ShopView) -> Card:
             lines.append(text(MsgId.SHOP_VARIANTS, item=item.name, variants=offered))
     example = next((line.item.slug for line in view.lines if line.locked is None), "ITEM")
     howto = Section([text(MsgId.SHOP_HOWTO, example=example)])
-    return Card([Section(lines), howto], title=title, badge="🎁")
+    offers = tuple(
+        Offer(line.item.slug, text(MsgId.SHOP_REDEEM_BUTTON, item=line.item.name))
+        for line in view.lines
+        if line.locked is None
+    )[:MAX_OFFERS]
+    return Card([Section(lines), howto], title=title, badge="🎁", offers=offers)
 
 
 def item_label(name: str, r: Redemption) -> str:

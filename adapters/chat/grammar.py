@@ -244,7 +244,8 @@ def parse_give(text: str, mention: re.Pattern[str] = CONSOLE_MENTION) -> Give:
 
 
 def _amount(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses (it escaped as ValueError)
+    if not raw.isdecimal() or len(raw) > 9:
         raise BadAmount(raw)
     return int(raw)
 

@@ -20,6 +20,7 @@ from .tables import gift_card_codes as codes
 from .tables import redemptions
 
 AVAILABLE, RESERVED, ISSUED = "available", "reserved", "issued"
+_LOOKUP = 5_000  # fingerprints per query: a file of codes stays under the drivers' bind limits
 
 
 class SqlGiftCardPool:
@@ -103,13 +104,7 @@ class GiftCardVault:
             return 0
         every = [f for prints in wanted.values() for f in prints]
         async with self._engine.begin() as conn:
-            known = set(
-                (
-                    await conn.execute(
-                        sa.select(codes.c.fingerprint).where(codes.c.fingerprint.in_(every))
-                    )
-                ).scalars()
-            )
+            known = await _known(conn, every)
             rows = [
                 {
                     "item_slug": item_slug,
@@ -147,3 +142,13 @@ class GiftCardVault:
                 .where(codes.c.request_key == request_key, codes.c.state == ISSUED)
                 .values(delivered_at=datetime.now(UTC))
             )
+
+
+async def _known(conn: AsyncConnection, fingerprints: list[str]) -> set[str]:
+    """Those of the fingerprints already in a pool."""
+    found: set[str] = set()
+    for start in range(0, len(fingerprints), _LOOKUP):
+        part = fingerprints[start : start + _LOOKUP]
+        query = sa.select(codes.c.fingerprint).where(codes.c.fingerprint.in_(part))
+        found.update((await conn.execute(query)).scalars())
+    return found

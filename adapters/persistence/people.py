@@ -15,8 +15,13 @@ from core.people import Identity, NewPerson, PeoplePage, Person, Role
 from .dialect import insert
 from .tables import accounts, identities, people, person_roles, teams_users
 
-# Read on every command, so built once (see ledger.py).
-_BY_IDS = sa.select(people).where(people.c.id.in_(sa.bindparam("ids", expanding=True)))
+# People come with their roles in one query, a row per role (a round trip to the
+# database costs more than the repeated columns). Read on every command, so built once.
+_WITH_ROLES = sa.select(people, person_roles.c.role.label("role")).select_from(
+    people.outerjoin(person_roles, person_roles.c.person_id == people.c.id)
+)
+_BY_ID = _WITH_ROLES.where(people.c.id == sa.bindparam("id"))
+_BY_IDS = _WITH_ROLES.where(people.c.id.in_(sa.bindparam("ids", expanding=True)))
 _ROLES = sa.select(person_roles).where(
     person_roles.c.person_id.in_(sa.bindparam("ids", expanding=True))
 )
@@ -27,12 +32,12 @@ class SqlPeople:
         self._conn = conn
 
     async def get(self, person_id: int) -> Person | None:
-        return (await self._load(people.c.id == person_id)).get(person_id)
+        return (await self._with_roles(_BY_ID, {"id": person_id})).get(person_id)
 
     async def get_many(self, person_ids: list[int]) -> dict[int, Person]:
         if not person_ids:
             return {}
-        return await self._load(_BY_IDS, {"ids": person_ids})
+        return await self._with_roles(_BY_IDS, {"ids": person_ids})
 
     async def by_email(self, email: str) -> Person | None:
         return _only(await self._load(people.c.email == email.strip().casefold()))
@@ -259,11 +264,12 @@ class SqlPeople:
         await self._conn.execute(sa.delete(teams_users).where(teams_users.c.person_id == person_id))
         return frozenset(ids)
 
-    async def _load(
-        self, where: sa.ColumnElement[bool] | sa.Select[Any], params: dict[str, Any] | None = None
-    ) -> dict[int, Person]:
-        query = where if isinstance(where, sa.Select) else sa.select(people).where(where)
-        rows = (await self._conn.execute(query, params or {})).mappings().all()
+    async def _load(self, where: sa.ColumnElement[bool] | sa.Select[Any]) -> dict[int, Person]:
+        """The people `where` selects; a ready query (a page, with its LIMIT) reads its
+        people first and their roles second."""
+        if not isinstance(where, sa.Select):
+            return await self._with_roles(_WITH_ROLES.where(where), {})
+        rows = (await self._conn.execute(where)).mappings().all()
         if not rows:
             return {}
         ids = [row["id"] for row in rows]
@@ -272,6 +278,14 @@ class SqlPeople:
         for person_id, role in role_rows:
             roles[person_id].add(Role(role))
         return {row["id"]: _person(row, roles[row["id"]]) for row in rows}
+
+    async def _with_roles(self, query: sa.Select[Any], params: dict[str, Any]) -> dict[int, Person]:
+        found: dict[int, tuple[Any, set[Role]]] = {}
+        for row in (await self._conn.execute(query, params)).mappings():
+            _, roles = found.setdefault(row["id"], (row, set()))
+            if row["role"] is not None:
+                roles.add(Role(row["role"]))
+        return {person_id: _person(row, roles) for person_id, (row, roles) in found.items()}
 
 
 # What erasure clears (set to NULL) besides the name, e-mail and handle it replaces.

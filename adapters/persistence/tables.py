@@ -230,6 +230,20 @@ processed_events = sa.Table(
 )
 
 
+# Commands acknowledged before they are handled (Slack's /kudos: the ack is due within 3 s,
+# the work follows it). A row is written before the ack and deleted once the command is
+# answered; what a crash (kill -9) left behind is handled at the next start
+# (adapters/persistence/inbox.py).
+pending_commands = sa.Table(
+    "pending_commands",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)
+
+
 # Decisions behind buttons (approve/decline, confirm/cancel), taken exactly once.
 decisions = sa.Table(
     "decisions",

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -23,11 +23,19 @@ from .jobs import Job
 
 log = logging.getLogger("laurel.scheduler")
 
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"  # how a run ended: what `on_run` is told
+RunHook = Callable[[str, str], None]  # (job name, outcome)
+
+
+def _nobody(job: str, outcome: str) -> None:
+    """The default: nobody counts the runs."""
+
 
 class Scheduler:
-    def __init__(self, jobs: list[Job], engine: AsyncEngine) -> None:
+    def __init__(self, jobs: list[Job], engine: AsyncEngine, on_run: RunHook = _nobody) -> None:
         self.jobs = jobs
         self._engine = engine
+        self._on_run = on_run  # told after every run (the bot's metrics)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[object]] = set()
 
@@ -69,18 +77,27 @@ class Scheduler:
         if task is not None:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
+        outcome = FAILED
+        try:
+            outcome = await self._run(job)
+        except Exception:  # the lock itself could not be had: the database is away
+            log.exception("%s failed", job.name)
+        self._on_run(job.name, outcome)
+        return outcome == OK
+
+    async def _run(self, job: Job) -> str:
         async with self._exclusive(job.name) as mine:
             if not mine:
                 log.info("%s: another scheduler is running it", job.name)
-                return False
+                return SKIPPED
             started = time.perf_counter()
             try:
                 result = await job.run()
             except Exception:
                 log.exception("%s failed", job.name)
-                return False
+                return FAILED
             log.info("%s: %s in %.2fs", job.name, result, time.perf_counter() - started)
-            return True
+            return OK
 
     @asynccontextmanager
     async def _exclusive(self, name: str) -> AsyncIterator[bool]:

@@ -8,6 +8,7 @@ ready (files.uploadV2), with a line that says so, or an apology if it could not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -18,12 +19,13 @@ from adapters.chat.admin import AdminAnswer, ChatAdmin
 from adapters.chat.admin_grammar import parse_admin
 from adapters.chat.background import Background
 from adapters.chat.cards import Card, Tone, error_card, lines_card
+from adapters.chat.codes import SharedFile
 from adapters.i18n import Renderer
 from core.errors import DomainError
 from core.messages import MsgId, text
 from core.people import Person
 
-from . import blocks
+from . import blocks, codes
 from .context import SlackContext, log
 from .directory import MENTION
 
@@ -56,7 +58,23 @@ class SlackAdmin:
         if answer.files or answer.later is not None:
             self._background.spawn(self._follow_up(client, actor, user, answer))
 
-    async def _answer(self, actor: Person, team: str, words: str) -> AdminAnswer:
+    async def shared_codes(self, event: dict[str, Any], team: str) -> None:
+        """`admin catalog codes ITEM` in the DM, with the file of codes (or without: then
+        the answer says how); the answer goes to the DM."""
+        actor = await self._ctx.directory.person(team, event["user"])
+        client = await self._ctx.client(team)
+        files = codes.shared_files(client, event)
+        answer = await self._answer(actor, team, codes.admin_line(event), files)
+        render = self._ctx.renderer(actor, answer.card.language)
+        await client.chat_postMessage(
+            channel=event["channel"],
+            blocks=blocks.card_blocks(answer.card, render),
+            text=blocks.card_text(answer.card, render),
+        )
+
+    async def _answer(
+        self, actor: Person, team: str, words: str, files: Sequence[SharedFile] = ()
+    ) -> AdminAnswer:
         try:
             request = parse_admin(words, MENTION)
         except DomainError as error:
@@ -65,7 +83,7 @@ class SlackAdmin:
         async def resolve(mention: str) -> list[Person]:
             return await self._ctx.directory.resolve(team, mention)
 
-        return await self._admin.answer(actor, request, resolve, platform="slack")
+        return await self._admin.answer(actor, request, resolve, platform="slack", files=files)
 
     async def _blocks(
         self, client: AsyncWebClient, card: Card, render: Renderer

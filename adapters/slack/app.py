@@ -8,10 +8,14 @@ gets 400, before bolt sees anything.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,6 +30,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.chat.admin import ChatAdmin
 from adapters.chat.commands import ChatCommands
 from adapters.chat.routing import Routing
+from adapters.chat.undelivered import Undelivered, ignore
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
@@ -36,6 +41,7 @@ from . import blocks, decisions, giving, home, reactions, shipping
 from .admin import SlackAdmin
 from .blocks import GIVE_BUTTON, GIVE_MODAL
 from .clients import SlackClients
+from .codes import is_codes_message
 from .context import SlackContext
 from .directory import SlackDirectory
 from .installations import SqlInstallationStore, SqlOAuthStateStore
@@ -57,6 +63,8 @@ BOT_SCOPES = (
     "usergroups:read",
     "channels:read",
     "groups:read",
+    "files:read",
+    "files:write",
 )
 INSTALL_PATH, REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
 GLOBAL_SHORTCUT = "laurel_give_kudos"
@@ -88,6 +96,7 @@ class SlackAdapter:
         routing: Routing | None = None,
         vault: GiftCardVault | None = None,
         admin: ChatAdmin | None = None,
+        undelivered: Undelivered = ignore,
     ) -> None:
         clients = SlackClients(
             base_url=api_url, token=token, installations=oauth.installations if oauth else None
@@ -100,6 +109,7 @@ class SlackAdapter:
             directory=directory,
             chat=ChatCommands(bus, vault.box.seal if vault else None),
             default_language=default_language,
+            inbox=inbox,
         )
         self.inbox = inbox
         self.verifier = SignatureVerifier(signing_secret)
@@ -120,7 +130,7 @@ class SlackAdapter:
             oauth_settings=settings,
             raise_error_for_unhandled_request=False,
         )
-        self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault)
+        self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault, undelivered)
         self.admin = SlackAdmin(self.ctx, admin) if admin is not None else None
         for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
@@ -171,12 +181,16 @@ class SlackAdapter:
                 await _guard("member_joined_channel", home.introduce(ctx, _team(context), event))
 
         @app.event("message")
-        async def message(event: dict[str, Any], context: AsyncBoltContext) -> None:
-            await _guard(
-                "message",
-                giving.direct_message(event, ctx, _team(context)),
-                _sorry(ctx, context, event) if event.get("channel_type") == "im" else None,
-            )
+        async def message(
+            event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        ) -> None:
+            team = _team(context)
+            if self.admin is not None and is_codes_message(event):
+                work = self._shared_codes(self.admin, event, body.get("event_id", ""), team)
+            else:
+                work = giving.direct_message(event, ctx, team)
+            sorry = _sorry(ctx, context, event) if event.get("channel_type") == "im" else None
+            await _guard("message", work, sorry)
 
         @app.event("app_mention")
         async def mentioned(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -224,6 +238,10 @@ class SlackAdapter:
         async def decline_reason(ack: AsyncAck, body: dict[str, Any]) -> None:
             await decisions.on_reason(ack, body, ctx)
 
+        @app.action(re.compile(rf"^{blocks.OFFER}:\d+$"))
+        async def offer(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+            await _guard("offer", shipping.on_offer(ack, body, respond, ctx))
+
         @app.action(blocks.SHIP_BUTTON)
         async def ship_button(ack: AsyncAck, body: dict[str, Any]) -> None:
             await _guard("ship_button", shipping.on_open(ack, body, ctx))
@@ -239,6 +257,38 @@ class SlackAdapter:
         @app.error
         async def on_error(error: Exception, body: dict[str, Any]) -> None:
             log.error("unhandled Slack request %s", body.get("type"), exc_info=error)
+
+    async def _shared_codes(
+        self, admin: SlackAdmin, event: dict[str, Any], event_id: str, team: str
+    ) -> None:
+        """Slack retries an event it thinks was missed: the file of codes is read once."""
+        if await self.inbox.claim("slack", event_id):
+            await admin.shared_codes(event, team)
+
+    RECOVERY_GRACE = 5.0  # seconds: what another replica is answering right now is left to it
+
+    async def recovery(self, _: web.Application) -> AsyncIterator[None]:
+        """While the server runs: soon after the start, answer the /kudos commands that
+        were acknowledged but not answered before a crash (tried again while the database
+        is down)."""
+        started = datetime.now(UTC)
+
+        async def recover() -> None:
+            await asyncio.sleep(self.RECOVERY_GRACE)
+            while True:
+                try:
+                    if found := await giving.recover(self.ctx, started):
+                        log.warning("answered %d /kudos left from before the start", found)
+                    return
+                except Exception as error:
+                    log.warning("/kudos from before the start not answered yet: %r", error)
+                    await asyncio.sleep(30)
+
+        task = asyncio.create_task(recover())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def close(self) -> None:
         """Deliver what is in flight, then release the Web API connections."""

@@ -29,6 +29,7 @@ _TONE_EMOJI = {Tone.OK: ":white_check_mark:", Tone.INFO: "", Tone.ERROR: ":warni
 GIVE_MODAL = "laurel_give_modal"
 SHIP_BUTTON = "laurel_ship_open"
 SHIP_MODAL = "laurel_ship_modal"
+OFFER = "laurel_redeem"  # a shop's Redeem button: `laurel_redeem:N`, the item's slug as value
 GIVE_BUTTON = "laurel_give_open"
 RECEIVERS, AMOUNT, VALUES, REASON = "receivers", "amount", "values", "reason"
 
@@ -62,7 +63,22 @@ def card_blocks(card: Card, render: Renderer) -> list[Block]:
         blocks.append(_form_button(card.form, render))
     if card.decision is not None:
         blocks.append(decision_actions(card.decision, render))
+    if card.offers:
+        blocks.append(_offer_buttons(card, render))
     return blocks
+
+
+def _offer_buttons(card: Card, render: Renderer) -> Block:
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{OFFER}:{i}",
+            "value": offer.slug,
+            "text": {"type": "plain_text", "text": render(offer.label)[:75]},
+        }
+        for i, offer in enumerate(card.offers)
+    ]
+    return {"type": "actions", "block_id": "laurel_offers", "elements": buttons}
 
 
 def decision_actions(decision: Decision, render: Renderer) -> Block:

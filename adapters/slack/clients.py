@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from .client import web_client
 from .installations import SqlInstallationStore
@@ -45,6 +49,10 @@ class SlackClients:
         client = web_client(found.bot_token, self._base_url, self._session)
         self._by_team[team] = (found.bot_token, client)
         return client
+
+    async def respond(self, response_url: str, **message: Any) -> WebhookResponse:
+        """Post to a response_url through the shared connection pool."""
+        return await AsyncWebhookClient(response_url, session=self._session).send(**message)
 
     async def close(self) -> None:
         await self._session.close()

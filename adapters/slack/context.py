@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.chat.commands import ChatCommands
 from adapters.i18n import Renderer
+from adapters.persistence.inbox import Inbox
 from core.bus import MessageBus
 from core.people import Person
 from core.policy import OrgConfig
@@ -28,6 +29,7 @@ class SlackContext:
     directory: SlackDirectory
     chat: ChatCommands
     default_language: str
+    inbox: Inbox | None = None  # keeps /kudos between its ack and its answer
 
     async def client(self, team: str) -> AsyncWebClient:
         return await self.clients.for_team(team)

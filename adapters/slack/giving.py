@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -30,6 +33,7 @@ from . import blocks
 from .context import SlackContext, log
 from .directory import MENTION
 
+Respond = AsyncRespond | Callable[..., Awaitable[object]]  # bolt's, or the pooled one
 CHANNEL = re.compile(r"<#C[A-Z0-9]+\|([^>]*)>")  # `#ownership` when a channel has that name
 
 
@@ -73,17 +77,89 @@ async def answer(
     return actor, card
 
 
+# What a /kudos keeps on disk between its ack and its answer (not Slack's verification token).
+KEPT = ("team_id", "user_id", "text", "channel_id", "trigger_id", "response_url")
+KEEP_WITHIN = 2.0  # seconds the ack waits for the command to be kept: Slack allows 3 in all
+
+
 async def kudos_command(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, ctx: SlackContext
+    ack: AsyncAck, body: dict[str, Any], respond: Respond, ctx: SlackContext
 ) -> None:
+    """Kept on disk, acknowledged, then answered through response_url. The work follows
+    the ack, so a crash (kill -9) in between lost an acknowledged gift; now the command
+    waits in the inbox until it is answered, and the next start answers what it finds."""
+    kept = {name: body.get(name) for name in KEPT}
+    keeping = asyncio.ensure_future(_keep(ctx, kept))
+    # On disk before the ack, unless the database is too slow for Slack's 3 seconds.
+    if not (await asyncio.wait({keeping}, timeout=KEEP_WITHIN))[0]:
+        log.warning("/kudos %s acknowledged before it was kept (slow database)", _key(kept))
     await ack()  # within 3 s; the work follows, and its answer comes through response_url
+    try:
+        await answer_command(kept, respond, ctx)
+    except asyncio.CancelledError:
+        raise  # stopped half-way (the process is stopping): kept for the next start
+    except BaseException:
+        if await keeping:
+            await _forget(ctx, kept)
+        raise
+    if await keeping:
+        await _forget(ctx, kept)
+
+
+async def recover(ctx: SlackContext, before: datetime) -> int:
+    """Answer the /kudos commands received before `before` that a crash left unanswered
+    (their gift, if it was committed, is replayed by its key, never given twice)."""
+    if ctx.inbox is None:
+        return 0
+    kept = await ctx.inbox.kept(SOURCE, before)
+    for command in kept:
+        log.warning("answering /kudos %s, acknowledged before a restart", command.key)
+        respond = AsyncRespond(response_url=command.payload.get("response_url"))
+        try:
+            await answer_command(command.payload, respond, ctx)
+        except Exception:  # its answer could not be posted (an expired response_url)
+            log.exception("/kudos %s: no answer after the restart", command.key)
+        await _forget(ctx, command.payload)
+    return len(kept)
+
+
+SOURCE = "slack"
+
+
+def _key(body: dict[str, Any]) -> str:
+    return f"slack:command:{body['trigger_id']}"
+
+
+async def _keep(ctx: SlackContext, kept: dict[str, Any]) -> bool:
+    if ctx.inbox is None:
+        return False
+    try:
+        await ctx.inbox.keep(SOURCE, _key(kept), kept)
+    except Exception as error:  # the database is down: the answer will be an apology
+        log.warning("/kudos of %s not kept before its ack: %r", kept.get("user_id"), error)
+        return False
+    return True
+
+
+async def _forget(ctx: SlackContext, kept: dict[str, Any]) -> None:
+    assert ctx.inbox is not None
+    try:
+        await ctx.inbox.forget(SOURCE, _key(kept))
+    except Exception as error:  # kept: the next start answers it again (its key holds)
+        log.warning("/kudos %s answered but not forgotten: %r", _key(kept), error)
+
+
+async def answer_command(body: dict[str, Any], respond: Respond, ctx: SlackContext) -> None:
+    """/kudos after its ack: every outcome, even a failure, is answered."""
+    if body.get("response_url"):  # bolt's respond opens a new connection for every answer
+        respond = partial(ctx.clients.respond, body["response_url"])
     try:
         actor, card = await answer(
             ctx,
             body["team_id"],
             body["user_id"],
-            body.get("text", ""),
-            key=f"slack:command:{body['trigger_id']}",
+            body.get("text") or "",
+            key=_key(body),
             channel=body.get("channel_id"),
         )
     except Exception:
@@ -98,7 +174,7 @@ async def kudos_command(
     )
 
 
-async def _apologise(respond: AsyncRespond, ctx: SlackContext) -> None:
+async def _apologise(respond: Respond, ctx: SlackContext) -> None:
     sorry = ctx.renderer(None)(text(MsgId.ERROR_INTERNAL))
     try:
         await respond(response_type="ephemeral", text=sorry)

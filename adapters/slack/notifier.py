@@ -29,6 +29,7 @@ from adapters.chat.cards import (
 )
 from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
+from adapters.chat.undelivered import ERROR, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
 from core.events import (
@@ -55,6 +56,7 @@ from .context import SlackContext, log
 from .directory import PLATFORM
 
 Actions = Callable[[Renderer], Block]  # buttons under a DM
+DELIVERIES = 16  # at once; Slack's rate limits are per workspace, and reads share the pool
 
 
 class SlackNotifier:
@@ -73,12 +75,17 @@ class SlackNotifier:
     )
 
     def __init__(
-        self, ctx: SlackContext, routing: Routing, vault: GiftCardVault | None = None
+        self,
+        ctx: SlackContext,
+        routing: Routing,
+        vault: GiftCardVault | None = None,
+        undelivered: Undelivered = ignore,
     ) -> None:
         self._ctx = ctx
         self._routing = routing
         self._vault = vault
-        self._background = Background()
+        self._undelivered = undelivered  # told of every message that is not delivered
+        self._background = Background(limit=DELIVERIES)
         self._dm_channels: dict[tuple[str, str], str] = {}
 
     async def __call__(self, event: Event) -> None:
@@ -225,6 +232,7 @@ class SlackNotifier:
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("post to %s failed: %s", channel, _reason(error))
+            self._undelivered(ERROR)
 
     async def _dm(
         self,
@@ -235,6 +243,7 @@ class SlackNotifier:
     ) -> bool:
         if found is None:
             log.info("no Slack account for person %s; DM not sent", person.id)
+            self._undelivered(UNREACHABLE)
             return False
         render = self._ctx.renderer(person)
         try:
@@ -249,6 +258,7 @@ class SlackNotifier:
             )
         except (TimeoutError, SlackApiError, OSError) as error:
             log.error("DM to person %s failed: %s", person.id, _reason(error))
+            self._undelivered(ERROR)
             return False
         return True
 
@@ -282,6 +292,7 @@ class SlackNotifier:
             log.error(
                 "announcement of recognition %s in %s failed: %s", r.id, channel, _reason(error)
             )
+            self._undelivered(ERROR)
 
 
 def _reason(error: BaseException) -> str:

@@ -1,9 +1,11 @@
-"""The shipping modal: merchandise asks for an address (and a size) in a form.
+"""Redeeming from buttons: the shop's Redeem buttons and the shipping modal.
 
-`/kudos redeem hoodie` answers with a button when the item ships; the button opens this
-modal, and its submission is the same redeem request as `redeem hoodie M to ADDRESS`,
-through the shared chat commands (the address is sealed there). A refusal comes back
-next to the field; success replaces the message that held the button.
+A shop button is the same request as typing `redeem ITEM`. When the item ships, the answer
+is a form: the click opens the shipping modal at once (it has a trigger), and `/kudos
+redeem hoodie` answers with a button that opens it. The modal's submission is the same
+redeem request as `redeem hoodie M to ADDRESS`, through the shared chat commands (the
+address is sealed there). A refusal comes back next to the field; success replaces the
+message that held the button.
 """
 
 from __future__ import annotations
@@ -28,10 +30,56 @@ _TITLE_LIMIT = 24  # Slack's limit for a modal's title and buttons
 async def on_open(ack: AsyncAck, body: dict[str, Any], ctx: SlackContext) -> None:
     await ack()
     carried = json.loads(body["actions"][0]["value"])
-    carried["url"] = body.get("response_url")
     actor = await ctx.directory.person(body["team"]["id"], body["user"]["id"])
+    await _open(ctx, body, actor, carried)
+
+
+async def _open(
+    ctx: SlackContext, body: dict[str, Any], actor: Person, carried: dict[str, Any]
+) -> None:
+    carried["url"] = body.get("response_url")
     client = await ctx.client(body["team"]["id"])
     await client.views_open(trigger_id=body["trigger_id"], view=_modal(ctx, actor, carried))
+
+
+async def on_offer(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, ctx: SlackContext
+) -> None:
+    """A shop's Redeem button: redeem one, or open the shipping modal if the item ships."""
+    await ack()
+    team = body["team"]["id"]
+    action = body["actions"][0]
+    actor = await ctx.directory.person(team, body["user"]["id"])
+    card = await ctx.chat.answer(
+        actor,
+        RedeemItem(action["value"]),
+        _nobody,
+        source="slack",
+        idempotency_key=f"slack:action:{action.get('action_ts') or body['trigger_id']}",
+        context={"platform": "slack", "team": team},
+    )
+    form = card.form
+    if form is not None:
+        carried = {
+            "slug": form.slug,
+            "item": form.item,
+            "quantity": form.quantity,
+            "variant": form.variant,
+            "variants": form.variants,
+        }
+        await _open(ctx, body, actor, carried)
+        return
+    render = ctx.renderer(actor, card.language)
+    await respond(
+        response_type="ephemeral",
+        replace_original=False,
+        blocks=card_blocks(card, render),
+        text=card_text(card, render),
+    )
+
+
+async def _nobody(_: str) -> list[Person]:
+    return []
 
 
 def _modal(ctx: SlackContext, actor: Person, carried: dict[str, Any]) -> Block:
@@ -98,13 +146,10 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], ctx: SlackContext) -> N
     actor = await ctx.directory.person(team, body["user"]["id"])
     request = RedeemItem(carried["slug"], int(carried["quantity"]), variant, address)
 
-    async def nobody(_: str) -> list[Person]:
-        return []
-
     card = await ctx.chat.answer(
         actor,
         request,
-        nobody,
+        _nobody,
         source="slack",
         idempotency_key=f"slack:view:{view['id']}",  # a double submission redeems once
         context={"platform": "slack", "team": team},

@@ -27,6 +27,7 @@ from adapters.chat.admin import ChatAdmin
 from adapters.chat.cards import lines_card
 from adapters.chat.commands import ChatCommands
 from adapters.chat.routing import Routing
+from adapters.chat.undelivered import Undelivered, ignore
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
 from adapters.persistence.outbox import Outbox
@@ -70,6 +71,7 @@ class TeamsAdapter:
         routing: Routing | None = None,
         vault: GiftCardVault | None = None,
         admin: ChatAdmin | None = None,
+        undelivered: Undelivered = ignore,
     ) -> None:
         self.credentials = credentials
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_config(credentials)))
@@ -83,6 +85,7 @@ class TeamsAdapter:
             default_language=default_language,
             routing=routing or Routing(),
             vault=vault,
+            undelivered=undelivered,
         )
         directory = TeamsDirectory(bus=bus, uow=uow, members=members)
         box = vault.box if vault else None

@@ -223,7 +223,7 @@ class LaurelTeamsBot(ActivityHandler):  # type: ignore[misc]  # the SDK is untyp
 
         key = f"teams:invoke:{turn.activity.id}" if turn.activity.id else None
         card = await self.chat.answer(actor, request, nobody, source="teams", idempotency_key=key)
-        if card.tone is Tone.ERROR:
+        if card.tone is Tone.ERROR and cards.ADDRESS in data:  # the form again, to mend
             card = replace(card, form=form)
         render = self.renderer(actor, card.language)
         return {"statusCode": 200, "type": ADAPTIVE, "value": cards.render_card(card, render)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.chat.cards import OUTCOME_LABEL, Card, ShippingForm, Tone
+from adapters.chat.cards import OUTCOME_LABEL, Card, Offer, ShippingForm, Tone
 from adapters.chat.images import Chart
 from adapters.i18n import Renderer
 from core.decisions import Decision, Outcome
@@ -92,7 +92,8 @@ def render_card(card: Card, render: Renderer) -> Json:
     if card.form is not None:
         inputs, submit = shipping_form(card.form, render)
         return adaptive([*card_body(card, render), *image, *inputs], render, [submit])
-    return adaptive([*card_body(card, render), *image], render)
+    offers = [_offer(offer, render) for offer in card.offers]
+    return adaptive([*card_body(card, render), *image], render, offers)
 
 
 def card_lines(card: Card, render: Renderer) -> list[str]:
@@ -104,6 +105,17 @@ def card_lines(card: Card, render: Renderer) -> list[str]:
 def picture(chart: Chart, render: Renderer) -> Json:
     """A chart inline, as a data URI (the card needs no URL laurel would have to serve)."""
     return {"type": "Image", "url": chart.data_uri(), "altText": render(chart.alt)}
+
+
+def _offer(offer: Offer, render: Renderer) -> Json:
+    """A shop's Redeem button: the shipping form's verb, without an address yet (an item
+    that ships answers with the form)."""
+    return {
+        "type": "Action.Execute",
+        "title": render(offer.label),
+        "verb": REDEEM_VERB,
+        "data": {"slug": offer.slug, "quantity": 1},
+    }
 
 
 def shipping_form(form: ShippingForm, render: Renderer) -> tuple[list[Json], Json]:

@@ -30,6 +30,7 @@ from adapters.chat.cards import (
 )
 from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
+from adapters.chat.undelivered import ERROR, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.outbox import Outbox
@@ -83,8 +84,10 @@ class TeamsNotifier:
         default_language: str,
         routing: Routing,
         vault: GiftCardVault | None = None,
+        undelivered: Undelivered = ignore,
     ) -> None:
         self._routing = routing
+        self._undelivered = undelivered  # told of every message that is not delivered
         self._vault = vault
         self._sender = sender
         self._uow = uow
@@ -163,6 +166,7 @@ class TeamsNotifier:
             )
         except FAILURES as error:
             log.error("announcement of recognition %s failed: %s", r.id, error)
+            self._undelivered(ERROR)
 
     async def _tier(self, event: TierReached) -> None:
         message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
@@ -242,6 +246,7 @@ class TeamsNotifier:
             await self._sender.send(member.service_url, conversation, body)
         except (*FAILURES, LookupError) as error:
             log.info("message to person %s not delivered (queued: %s): %s", person.id, queue, error)
+            self._undelivered(_reason(error))
             if queue:
                 await self._outbox.put(person.id, body)
             return False
@@ -273,3 +278,16 @@ class TeamsNotifier:
                 log.warning("queued message %s still undeliverable: %s", message.id, error)
                 await self._outbox.release(message.id)
                 return
+
+
+def _reason(error: BaseException) -> str:
+    """Unreachable: laurel has not met the person in Teams, or Teams will not let the bot
+    talk to them (the app is not installed for them: 403, 404). Anything else is an error:
+    a refusal of laurel's credentials, or an outage that outlasted the retries."""
+    if isinstance(error, LookupError):
+        return UNREACHABLE
+    if isinstance(error, HttpOperationError):
+        status = getattr(error.response, "status_code", 0) or 0
+        if status in (403, 404):
+            return UNREACHABLE
+    return ERROR

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from . import api, audit, catalog, chat, database, directory, doctor, privacy, server, teams
+from . import (
+    api,
+    audit,
+    catalog,
+    chat,
+    database,
+    directory,
+    doctor,
+    privacy,
+    secrets,
+    server,
+    teams,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,5 +38,6 @@ for command in (
     teams.teams,
     doctor.doctor,
     api.api,
+    secrets.secrets,
 ):
     main.add_command(command)

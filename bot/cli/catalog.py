@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.catalog_csv import Unreadable, read_catalog
+from adapters.catalog_csv import Unreadable, read_catalog, read_codes
 from adapters.exports import inert
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.secrets import SecretBox
@@ -68,12 +68,9 @@ def add_codes(item: str, file: Path) -> None:
     if not settings.secret_keys:
         raise click.ClickException("set LAUREL_SECRET_KEYS first: codes are stored encrypted")
     try:
-        lines = file.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        plain = read_codes(file.read_bytes())
+    except (OSError, Unreadable) as error:
         raise click.ClickException(f"{file}: {error}") from None
-    plain = [line.split(",")[0].strip() for line in lines if line.strip()]
-    if plain and plain[0].casefold() == "code":
-        plain = plain[1:]  # a header row
     added = run(lambda: _add_codes(settings, item, plain))
     click.echo(f"{added} codes added to {item} ({len(plain) - added} already known).")
 

@@ -6,20 +6,28 @@ import asyncio
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
-from .common import configured
+from .. import logs
+from ..settings import ConfigurationError, load_settings
 
 
 @click.command()
 def doctor() -> None:
-    """Check configuration, database, migrations, Slack and Teams credentials; say what is wrong."""
-    settings = configured()  # a bad setting already stops here, with its one line
+    """Check configuration, database, migrations, secrets, Slack and Teams credentials; say
+    what is wrong."""
+    console = Console(highlight=False, soft_wrap=True)  # one line per check
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:  # nothing else can be checked without settings
+        console.print(f"[red]FAIL[/] configuration: {escape(str(error))}")
+        raise SystemExit(1) from None
+    logs.configure(settings.log_format)
     from ..doctor import examine  # loads the chat SDKs, as serve does
 
     findings = asyncio.run(examine(settings))
-    console = Console(highlight=False)
     for finding in findings:
         mark = "[green]ok[/]  " if finding.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {finding.check}: {finding.detail}")
+        console.print(f"{mark} {finding.check}: {escape(finding.detail)}")
     if not all(f.ok for f in findings):
         raise SystemExit(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
 import click
 from aiohttp import web
 
@@ -26,11 +28,14 @@ async def _serve(settings: Settings, *, scheduler: bool) -> None:
     from .. import (
         web as web_app,
     )  # the chat SDKs load only for the server (laurel chat starts fast)
+    from ..metrics import Metrics
     from ..scheduling import build_scheduler
 
-    runner = web.AppRunner(web_app.build(app), handle_signals=True)
+    metrics = Metrics()  # one per process: the server's requests and its scheduler's runs
+    metrics.subscribe(app.bus)
+    runner = web.AppRunner(web_app.build(app, metrics), handle_signals=True)
     await runner.setup()
-    jobs = build_scheduler(app) if scheduler else None
+    jobs = build_scheduler(app, metrics) if scheduler else None
     try:
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
@@ -56,24 +61,48 @@ async def _serve(settings: Settings, *, scheduler: bool) -> None:
 
 
 @click.command()
-def scheduler() -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Also serve /metrics and /healthz on HOST:PORT (the scheduler has no other port).",
+)
+def scheduler(metrics_port: int | None) -> None:
     """Run the scheduler alone (allowances, reminders, celebrations, digest, directory sync)."""
     settings = configured()
-    run(lambda: _scheduler(settings))
+    run(lambda: _scheduler(settings, metrics_port))
 
 
-async def _scheduler(settings: Settings) -> None:
+async def _scheduler(settings: Settings, metrics_port: int | None) -> None:
     app = await bootstrap(settings, migrate_db=settings.auto_migrate)
+    from ..metrics import Metrics, listener
     from ..scheduling import build_scheduler
     from ..web import ChatAdapters  # their notifiers deliver what the jobs announce
 
-    chats = ChatAdapters.build(app)
-    jobs = build_scheduler(app)
+    metrics = Metrics()
+    metrics.subscribe(app.bus)
+    chats = ChatAdapters.build(app, metrics)
+    jobs = build_scheduler(app, metrics)
     try:
-        jobs.start()
-        stop = stop_signal()
-        click.echo(f"laurel scheduler running: {', '.join(j.name for j in jobs.jobs)}")
-        await stop.wait()
+        async with AsyncExitStack() as stack:
+            if metrics_port is not None:
+                try:
+                    await stack.enter_async_context(
+                        listener(metrics, app.engine, settings.host, metrics_port)
+                    )
+                except OSError as error:
+                    raise click.ClickException(
+                        f"cannot listen on {settings.host}:{metrics_port}: {error.strerror}"
+                    ) from None
+            jobs.start()
+            stop = stop_signal()
+            where = (
+                f"; metrics on http://{settings.host}:{metrics_port}/metrics"
+                if metrics_port
+                else ""
+            )
+            click.echo(f"laurel scheduler running: {', '.join(j.name for j in jobs.jobs)}{where}")
+            await stop.wait()
+            await jobs.stop()  # before the listener goes: its last runs are still counted
     finally:
         await jobs.stop()
         await chats.close()

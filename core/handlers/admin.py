@@ -47,6 +47,7 @@ from ..errors import (
     NoChange,
     NotAnAdmin,
     NotTheProposer,
+    TierThresholdTaken,
     UnknownDepartment,
     UnknownItem,
     UnknownPerson,
@@ -204,7 +205,7 @@ async def _describe(
             old = next(
                 (t for t in config.tiers if t.name.casefold() == change.name.casefold()), None
             )
-            new = _tier_after(change, old)
+            new = _tier_after(change, old, config)
             _changes(old, new)
             before = _tier_text(old) if old else text(MsgId.ADMIN_NEW)
             what = text(MsgId.ADMIN_WHAT_TIER, name=new.name)
@@ -231,7 +232,7 @@ async def _describe(
 
 def _describe_tier(change: SetTier, config: OrgConfig) -> Text:
     old = next((t for t in config.tiers if t.name.casefold() == change.name.casefold()), None)
-    new = _tier_after(change, old)
+    new = _tier_after(change, old, config)
     _changes(old, new)
     before = _tier_text(old) if old else text(MsgId.ADMIN_NEW)
     return _change_line(text(MsgId.ADMIN_WHAT_TIER, name=new.name), before, _tier_text(new))
@@ -267,7 +268,9 @@ async def _describe_allowance(
     what = text(MsgId.ADMIN_WHAT_ALLOWANCE, target=target)
     when = MsgId.ADMIN_FROM_NOW if period == before_period else MsgId.ADMIN_FROM_NEXT
     return [
-        _change_line(what, _per(before_amount, before_period), _per(change.amount, period)),
+        _change_line(
+            what, per_period(before_amount, before_period), per_period(change.amount, period)
+        ),
         _affects(len(people)),
         text(when),
     ]
@@ -323,7 +326,7 @@ async def _apply(uow: UnitOfWork, pending: PendingChange, now: datetime) -> Audi
             old = next(
                 (t for t in config.tiers if t.name.casefold() == change.name.casefold()), None
             )
-            new = _tier_after(change, old)
+            new = _tier_after(change, old, config)
             await uow.config.put_tier(new)
             return f"tier:{new.name}", _tier_state(old), _tier_state(new)
         case RemoveTier():
@@ -352,7 +355,7 @@ async def _apply(uow: UnitOfWork, pending: PendingChange, now: datetime) -> Audi
 
 async def _apply_tier(uow: UnitOfWork, change: SetTier, config: OrgConfig) -> Audited:
     old = next((t for t in config.tiers if t.name.casefold() == change.name.casefold()), None)
-    new = _tier_after(change, old)
+    new = _tier_after(change, old, config)
     await uow.config.put_tier(new)
     return f"tier:{new.name}", _tier_state(old), _tier_state(new)
 
@@ -547,7 +550,8 @@ def _on_off(on: bool) -> Text:
     return text(MsgId.ADMIN_ON if on else MsgId.ADMIN_OFF)
 
 
-def _per(amount: int, period: PeriodKind) -> Text:
+def per_period(amount: int, period: PeriodKind) -> Text:
+    """ "100 points per month", in the reader's language (previews and `budget show`)."""
     return text(MsgId.ADMIN_PER_PERIOD, points=points(amount), period=text(_PERIODS[period]))
 
 
@@ -628,15 +632,21 @@ def _tier(config: OrgConfig, name: str) -> Tier:
     return found
 
 
-def _tier_after(change: SetTier, old: Tier | None) -> Tier:
+def _tier_after(change: SetTier, old: Tier | None, config: OrgConfig) -> Tier:
     bonus = change.bonus if change.bonus is not None else (old.allowance_bonus if old else 0)
-    return Tier(
+    new = Tier(
         name=old.name if old else change.name,
         threshold=change.threshold,
         badge=change.badge or (old.badge if old else ""),
         perks=old.perks if old else "",
         allowance_bonus=bonus,
     )
+    # Two tiers cannot start at the same points (the store's unique key said so as an
+    # IntegrityError on Confirm, found by the admin-command fuzzer).
+    for tier in config.tiers:
+        if tier.threshold == new.threshold and tier.name.casefold() != new.name.casefold():
+            raise TierThresholdTaken(tier.name, tier.threshold)
+    return new
 
 
 def _tier_text(tier: Tier) -> Text:

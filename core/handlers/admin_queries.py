@@ -44,14 +44,14 @@ async def check_admin(cmd: CheckAdmin, uow: UnitOfWork, *, clock: Clock) -> Refu
     return Refused(action=cmd.action) if actor is None else None
 
 
-async def _require_admin(uow: UnitOfWork, actor_id: int) -> None:
+async def require_admin(uow: UnitOfWork, actor_id: int) -> None:
     actor = await uow.people.get(actor_id)
     if actor is None or not actor.active or Role.HR_ADMIN not in actor.roles:
         raise NotAnAdmin()
 
 
 async def get_audit(cmd: GetAudit, uow: UnitOfWork, *, clock: Clock) -> AuditView:
-    await _require_admin(uow, cmd.actor_id)
+    await require_admin(uow, cmd.actor_id)
     records = await uow.audit.since(cmd.since, limit=cmd.limit)
     actors = sorted({r.entry.actor_id for r in records if r.entry.actor_id is not None})
     found = await uow.people.get_many(actors)
@@ -59,7 +59,7 @@ async def get_audit(cmd: GetAudit, uow: UnitOfWork, *, clock: Clock) -> AuditVie
 
 
 async def get_allowances(cmd: GetAllowances, uow: UnitOfWork, *, clock: Clock) -> AllowancesView:
-    await _require_admin(uow, cmd.actor_id)
+    await require_admin(uow, cmd.actor_id)
     config = await uow.config.load()
     ids = [int(r.subject) for r in config.rules if r.scope.value == "person"]
     names = {i: p.display_name for i, p in (await uow.people.get_many(ids)).items()}

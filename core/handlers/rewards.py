@@ -43,7 +43,13 @@ from ..errors import (
     UnknownRedemption,
     VariantNeeded,
 )
-from ..events import GiftCardsLow, RedemptionApproved, RedemptionDeclined, RedemptionRequested
+from ..events import (
+    GiftCardsLow,
+    RedemptionApproved,
+    RedemptionDeclined,
+    RedemptionPlaced,
+    RedemptionRequested,
+)
 from ..holds import place_hold, resolve_hold
 from ..org import is_above
 from ..people import Person, Role
@@ -123,6 +129,7 @@ async def _request(uow: UnitOfWork, cmd: Redeem, key: str, now: datetime) -> Red
             shipping=cmd.shipping if item.ships else None,
         )
     )
+    uow.emit(RedemptionPlaced(redemption=redemption))
     if not item.approval_needed:
         return await _approve(uow, redemption, now)
     await uow.decisions.add(
