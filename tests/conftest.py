@@ -7,9 +7,10 @@ interfere with each other or with a developer's data.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -120,3 +121,15 @@ def fake() -> Harness:
 @pytest.fixture
 def world(any_uow: UnitOfWorkFactory) -> Harness:
     return Harness(any_uow)
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything laurel logs at DEBUG, with the SDKs held at WARNING as `laurel serve` does."""
+    from bot.logs import CHATTY, hush_sdks
+
+    hush_sdks()
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.NOTSET)

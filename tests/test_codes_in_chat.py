@@ -7,7 +7,6 @@ retried Slack event is read once; the bot token goes to Slack's file URL only.""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -66,18 +65,6 @@ async def organisation(app: Any) -> None:
         hana = await uow.people.by_email("hana@example.com")
         await uow.people.set_roles(hana.id, hana.roles | {Role.HR_ADMIN})
         await uow.commit()
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> AsyncIterator[pytest.LogCaptureFixture]:
-    """Everything laurel logs at DEBUG, with the SDKs held at WARNING as `laurel serve` does."""
-    from bot.logs import CHATTY, hush_sdks
-
-    hush_sdks()
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 async def slack_organisation(world: SlackWorld) -> SlackWorld:

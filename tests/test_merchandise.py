@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -140,18 +139,6 @@ async def test_twenty_requests_for_the_last_of_a_size_give_one(sql_world: Harnes
 # --- end to end: the address is sealed at the door and opened only for the sender ---
 
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def debug_logs(caplog: pytest.LogCaptureFixture) -> AsyncIterator[pytest.LogCaptureFixture]:
-    """Everything laurel logs at DEBUG, with the SDKs held at WARNING as `laurel serve` does."""
-    from bot.logs import CHATTY, hush_sdks
-
-    hush_sdks()
-    caplog.set_level(logging.DEBUG)
-    yield caplog
-    for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def no_plain_address(rows: list[str], log_text: str) -> None:
