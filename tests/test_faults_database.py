@@ -278,9 +278,13 @@ async def test_backends_terminated_while_gifts_flow_leave_nothing_half_written()
         apologised = {n for n, both in answers.items() if all(a["text"] == SORRY for a in both)}
         for name in set(names) - apologised:
             assert f"slack:command:{name}" in given  # "You gave" means it is there
-        # Apologised twice, a gift is normally absent; it may be there only when the
-        # connection died during its COMMIT, which landed: recorded once all the same.
+        # Apologised twice, a gift is normally absent. It can be there when the connection
+        # died after the server committed it (the client never heard): the apology's
+        # "Nothing was changed" is then wrong (a finding, see docs/operations.md), but the
+        # gift is recorded once, with its one transfer, like every other.
         landed = {n for n in apologised if f"slack:command:{n}" in given}
-        assert len(landed) <= 2, landed
-        await nothing_half_written(world)  # and each recognition is one transfer: never two
-        print(f"{killed} backends terminated; {len(apologised)} of {len(names)} apologised twice")
+        await nothing_half_written(world)  # each recognition is one transfer: never two
+        print(
+            f"{killed} backends terminated; {len(apologised)} of {len(names)} apologised twice,",
+            f"{len(landed)} of them given all the same",
+        )
