@@ -220,3 +220,13 @@ async def test_every_change_goes_through_preview_and_confirm(
     done = await click(world, preview, "laurel_decide:confirm", "UH", "confirmed")
     assert done["text"].startswith("Confirmed by Hana Ruiz")
     assert (await actions_of(world))[0] == action
+
+
+async def test_a_non_admin_learns_nothing_about_who_exists(world: SlackWorld) -> None:
+    known = await admin(world, "erase person ana@example.com", user="UB", name="known")
+    unknown = await admin(world, "erase person nobody@example.com", user="UB", name="unknown")
+    assert (
+        known["text"]
+        == unknown["text"]
+        == ("Sorry, only HR admins can do that. Nothing was changed.")
+    )

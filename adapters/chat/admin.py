@@ -150,6 +150,12 @@ class ChatAdmin:
                 return await self._read(actor, request, resolve, platform)
             case Confirm():
                 raise AdminUsage("the Confirm and Cancel buttons of the preview")
+        if isinstance(request, PersonErase | RoleChange | TopUpRequest | BudgetSet):
+            # These look people up first: a non-admin must not learn who exists.
+            action = _LOOKUP_ACTIONS[type(request)]
+            checked = CheckAdmin(actor_id=actor.id, action=action, platform=platform)
+            if await self._bus.handle(checked) is not None:
+                return AdminAnswer(cards.error_card(NotAnAdmin()))
         proposed = await self._change(request, resolve)
         result = await self._bus.handle(
             ProposeChange(actor_id=actor.id, change=proposed, platform=platform)
@@ -345,6 +351,12 @@ _READ_ACTIONS: dict[type[AdminRequest], str] = {
     BudgetShow: "budget.read",
     ExportRequest: "export",
     PersonExport: "export.person",
+}
+_LOOKUP_ACTIONS: dict[type[AdminRequest], str] = {
+    PersonErase: change.EraseSomeone.ACTION,
+    RoleChange: "role.change",
+    TopUpRequest: change.TopUp.ACTION,
+    BudgetSet: change.SetAllowance.ACTION,
 }
 _EXPORT_LABELS = {
     "recognitions": MsgId.ADMIN_EXPORT_RECOGNITIONS,
