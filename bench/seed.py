@@ -12,6 +12,7 @@ what was stored, as laurel would have kept them.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -211,33 +212,36 @@ BUCKETS = ("week", "month", "quarter", "year", "all")
 _RECEIVERS = " JOIN recognition_receivers rr ON rr.recognition_id = r.id"
 
 
-class _Sql:
+class _Sql(abc.ABC):
+    """The two engines' spellings of what seeding needs."""
+
     true, false = "TRUE", "FALSE"
 
-    async def run(self, sql: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def run(self, sql: str) -> None: ...
 
-    async def value(self, sql: str) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def value(self, sql: str) -> int: ...
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
-    def series(self, lo: int, hi: int) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def series(self, lo: int, hi: int) -> str: ...
 
-    def moment(self, until: datetime, seconds_before: str) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def moment(self, until: datetime, seconds_before: str) -> str: ...
 
     def json(self, literal: str) -> str:
         return f"'{literal}'"
 
+    @abc.abstractmethod
     def padded(self, number: str) -> str:
         """A number as 10 digits: keys then sort as they are inserted (cheap unique index)."""
-        raise NotImplementedError
+        ...
 
-    def bucket(self, kind: str, column: str) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def bucket(self, kind: str, column: str) -> str: ...
 
 
 class _Pg(_Sql):
