@@ -80,6 +80,16 @@ class Opening:
     granted: int
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedPeriods:
+    """Allowance accounts the scheduler's refresh moved into one period with one grant:
+    one value per (period, grant), however many people."""
+
+    period_key: str
+    granted: int
+    person_ids: tuple[int, ...]
+
+
 class TransferKind(StrEnum):
     ALLOWANCE_GRANT = "allowance_grant"
     ALLOWANCE_LAPSE = "allowance_lapse"

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from .admin import PendingChange
+from .allowance_plan import AllowancePlan
 from .analytics import (
     DepartmentRow,
     Flow,
@@ -33,7 +34,7 @@ from .ledger import (
     AllowanceAccount,
     Hold,
     HoldStatus,
-    Opening,
+    OpenedPeriods,
     PostedTransfer,
     TransferRequest,
 )
@@ -76,6 +77,14 @@ class PeopleRepository(Protocol):
     async def direct_report_count(self, manager_id: int) -> int: ...
     async def direct_report_counts(self) -> dict[int, int]:
         """Active direct reports per manager id, for everyone at once."""
+        ...
+
+    async def time_zones(self) -> set[str]:
+        """The distinct time zones of active people (the allowance refresh's periods)."""
+        ...
+
+    async def departments(self) -> set[str]:
+        """The distinct departments of active people as stored, "" for none."""
         ...
 
     async def active_people(self) -> list[Person]:
@@ -137,13 +146,13 @@ class Ledger(Protocol):
         """Every allowance account, by person id (one read for the scheduler)."""
         ...
 
-    async def open_periods(
-        self, openings: list[Opening], *, rollover: bool, at: datetime
-    ) -> list[Opening]:
-        """Set-based `open_period` plus its transfers for many people: each account still
-        behind moves to its period, lapses its rest (unless `rollover`) and gets its grant,
-        exactly as the one-person path would. Returns the openings that took effect (an
-        account opened meanwhile, by a gift or another replica, is left alone)."""
+    async def open_due_periods(self, plan: AllowancePlan, *, at: datetime) -> list[OpenedPeriods]:
+        """The scheduler's refresh, set-based: every active person whose allowance account is
+        behind the period `plan` puts them in moves to it, lapses its rest (unless
+        `plan.rollover`) and gets its grant, as balanced transfers with their entries,
+        exactly as `plan.opening` and the one-person path would. Returns who was opened
+        now, by period and grant; an account opened meanwhile (a gift, another replica) is left
+        alone, so a repeat grants nothing."""
         ...
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold: ...

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from core.admin import PendingChange, decode
+from core.allowance_plan import AllowancePlan
 from core.analytics import (
     DepartmentRow,
     Flow,
@@ -40,6 +41,7 @@ from core.ledger import (
     AllowanceAccount,
     Hold,
     HoldStatus,
+    OpenedPeriods,
     Opening,
     PostedTransfer,
     TransferKind,
@@ -234,6 +236,12 @@ class FakePeople(_Repo):
                 counts[p.manager_id] = counts.get(p.manager_id, 0) + 1
         return counts
 
+    async def time_zones(self) -> set[str]:
+        return {p.tz for p in self.s.people.values() if p.active}
+
+    async def departments(self) -> set[str]:
+        return {p.department or "" for p in self.s.people.values() if p.active}
+
     async def active_people(self) -> list[Person]:
         return [p for _, p in sorted(self.s.people.items()) if p.active]
 
@@ -336,32 +344,47 @@ class FakeLedger(_Repo):
             if ref.kind is AccountKind.ALLOWANCE
         }
 
-    async def open_periods(
-        self, openings: list[Opening], *, rollover: bool, at: datetime
-    ) -> list[Opening]:
-        """The one-person path, person by person: what the SQL bulk version must equal."""
-        opened = []
-        for o in openings:
-            account = AccountRef(AccountKind.ALLOWANCE, o.person_id)
-            rest = self.s.accounts[account].balance
-            if not await self.open_period(o.person_id, o.period_key, o.granted):
+    async def open_due_periods(self, plan: AllowancePlan, *, at: datetime) -> list[OpenedPeriods]:
+        """The plan person by person, through the one-person path: what the SQL must equal."""
+        reports = await FakePeople(self._uow).direct_report_counts()
+        lifetimes = await FakeStats(self._uow).lifetimes()
+        opened: dict[tuple[str, int], list[int]] = {}
+        for person in await FakePeople(self._uow).active_people():
+            account = AccountRef(AccountKind.ALLOWANCE, person.id)
+            stored = self.s.accounts.get(account)
+            if stored is None:
                 continue
-            if rest and not rollover:
-                lapse = transfer(
-                    f"allowance-lapse:{o.person_id}:{o.period_key}",
-                    TransferKind.ALLOWANCE_LAPSE,
-                    (account, ISSUANCE, rest),
-                )
-                await self.post(lapse, at=at)
-            if o.granted:
-                grant = transfer(
-                    f"allowance:{o.person_id}:{o.period_key}",
-                    TransferKind.ALLOWANCE_GRANT,
-                    (ISSUANCE, account, o.granted),
-                )
-                await self.post(grant, at=at)
-            opened.append(o)
-        return opened
+            standing = AllowanceAccount(stored.period_key, stored.period_granted, stored.balance)
+            due = plan.opening(
+                person,
+                standing,
+                reports=reports.get(person.id, 0),
+                lifetime=lifetimes.get(person.id, 0),
+            )
+            if due is not None and await self._open(due, plan.rollover, at):
+                opened.setdefault((due.period_key, due.granted), []).append(person.id)
+        return [OpenedPeriods(k, g, tuple(ids)) for (k, g), ids in opened.items()]
+
+    async def _open(self, o: Opening, rollover: bool, at: datetime) -> bool:
+        account = AccountRef(AccountKind.ALLOWANCE, o.person_id)
+        rest = self.s.accounts[account].balance
+        if not await self.open_period(o.person_id, o.period_key, o.granted):
+            return False
+        if rest and not rollover:
+            lapse = transfer(
+                f"allowance-lapse:{o.person_id}:{o.period_key}",
+                TransferKind.ALLOWANCE_LAPSE,
+                (account, ISSUANCE, rest),
+            )
+            await self.post(lapse, at=at)
+        if o.granted:
+            grant = transfer(
+                f"allowance:{o.person_id}:{o.period_key}",
+                TransferKind.ALLOWANCE_GRANT,
+                (ISSUANCE, account, o.granted),
+            )
+            await self.post(grant, at=at)
+        return True
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         hold = Hold(

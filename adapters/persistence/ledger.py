@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.allowance_plan import AllowancePlan
 from core.errors import InsufficientFunds
 from core.ledger import (
     AccountKind,
@@ -18,13 +19,13 @@ from core.ledger import (
     Hold,
     HoldStatus,
     Leg,
-    Opening,
+    OpenedPeriods,
     PostedTransfer,
     TransferKind,
     TransferRequest,
 )
 
-from .bulk import BulkOpening
+from .allowances import AllowanceRefresh
 from .dialect import insert_for
 from .tables import UtcDateTime, accounts, entries, holds, transfers
 
@@ -61,59 +62,60 @@ def _claim(dialect: str) -> Any:
     )
 
 
+def _post(conn: sa.Connection, request: TransferRequest, at: datetime) -> PostedTransfer | None:
+    """SqlLedger.post's statements; None when the key was claimed before."""
+    claim = {"tkey": request.key, "tkind": request.kind.value, "tmemo": request.memo, "tat": at}
+    transfer_id = conn.execute(_claim(conn.dialect.name), claim).scalar()
+    if transfer_id is None:
+        return None
+    legs = request.ordered_legs()
+    for leg in legs:
+        _apply(conn, leg)
+    conn.execute(
+        _ENTRIES,
+        [
+            {
+                "transfer_id": transfer_id,
+                "account_kind": leg.account.kind.value,
+                "account_owner": leg.account.owner,
+                "amount": leg.amount,
+                "created_at": at,
+            }
+            for leg in legs
+        ],
+    )
+    return PostedTransfer(
+        id=transfer_id, key=request.key, kind=request.kind, legs=legs, created_at=at
+    )
+
+
+def _apply(conn: sa.Connection, leg: Leg) -> None:
+    params = {"k": leg.account.kind.value, "o": leg.account.owner, "d": leg.amount}
+    if leg.amount < 0 and not leg.account.may_go_negative:
+        done = conn.execute(_DEBIT, {**params, "need": -leg.amount})
+    else:
+        done = conn.execute(_CREDIT, params)
+    if done.rowcount == 1:
+        return
+    exists = conn.execute(sa.select(accounts.c.kind).where(_account(leg.account)))
+    if exists.first() is None:
+        raise LookupError(f"no account {leg.account}")
+    raise InsufficientFunds(leg.account)
+
+
 class SqlLedger:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def post(self, request: TransferRequest, *, at: datetime) -> PostedTransfer:
-        claim = _claim(self._conn.dialect.name)
-        transfer_id = (
-            await self._conn.execute(
-                claim,
-                {
-                    "tkey": request.key,
-                    "tkind": request.kind.value,
-                    "tmemo": request.memo,
-                    "tat": at,
-                },
-            )
-        ).scalar()
-        if transfer_id is None:  # the key was posted before: change nothing
+        # Claim, debits, credits and entries run in one call into SQLAlchemy's synchronous
+        # core: each awaited execute costs a greenlet and an async result on top.
+        posted = await self._conn.run_sync(_post, request, at)
+        if posted is None:  # the key was posted before: change nothing
             first = await self.find(request.key)
             assert first is not None, f"transfer {request.key} claimed but not found"
             return replace(first, replayed=True)
-        legs = request.ordered_legs()
-        for leg in legs:
-            await self._apply(leg)
-        await self._conn.execute(
-            _ENTRIES,
-            [
-                {
-                    "transfer_id": transfer_id,
-                    "account_kind": leg.account.kind.value,
-                    "account_owner": leg.account.owner,
-                    "amount": leg.amount,
-                    "created_at": at,
-                }
-                for leg in legs
-            ],
-        )
-        return PostedTransfer(
-            id=transfer_id, key=request.key, kind=request.kind, legs=legs, created_at=at
-        )
-
-    async def _apply(self, leg: Leg) -> None:
-        params = {"k": leg.account.kind.value, "o": leg.account.owner, "d": leg.amount}
-        if leg.amount < 0 and not leg.account.may_go_negative:
-            done = await self._conn.execute(_DEBIT, {**params, "need": -leg.amount})
-        else:
-            done = await self._conn.execute(_CREDIT, params)
-        if done.rowcount == 1:
-            return
-        exists = await self._conn.execute(sa.select(accounts.c.kind).where(_account(leg.account)))
-        if exists.first() is None:
-            raise LookupError(f"no account {leg.account}")
-        raise InsufficientFunds(leg.account)
+        return posted
 
     async def find(self, key: str) -> PostedTransfer | None:
         head = (
@@ -205,10 +207,8 @@ class SqlLedger:
             for owner, key, granted, balance in rows
         }
 
-    async def open_periods(
-        self, openings: list[Opening], *, rollover: bool, at: datetime
-    ) -> list[Opening]:
-        return await BulkOpening(self._conn, rollover, at).run(openings)
+    async def open_due_periods(self, plan: AllowancePlan, *, at: datetime) -> list[OpenedPeriods]:
+        return await AllowanceRefresh(self._conn, plan, at).run()
 
     async def add_hold(self, *, key: str, person_id: int, amount: int, at: datetime) -> Hold:
         result = await self._conn.execute(

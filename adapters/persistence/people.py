@@ -17,7 +17,10 @@ from .tables import accounts, identities, people, person_roles, teams_users
 
 # People come with their roles in one query, a row per role (a round trip to the
 # database costs more than the repeated columns). Read on every command, so built once.
-_WITH_ROLES = sa.select(people, person_roles.c.role.label("role")).select_from(
+# Every column a Person is made of: not created_at, which no Person holds and whose
+# decoding (a timestamp per row) every gift paid for.
+_PERSON_COLUMNS = [c for c in people.c if c.name != "created_at"]
+_WITH_ROLES = sa.select(*_PERSON_COLUMNS, person_roles.c.role.label("role")).select_from(
     people.outerjoin(person_roles, person_roles.c.person_id == people.c.id)
 )
 _BY_ID = _WITH_ROLES.where(people.c.id == sa.bindparam("id"))
@@ -194,6 +197,15 @@ class SqlPeople:
             .group_by(people.c.manager_id)
         )
         return {int(m): int(n) for m, n in await self._conn.execute(stmt)}
+
+    async def time_zones(self) -> set[str]:
+        stmt = sa.select(people.c.tz).where(people.c.active.is_(True)).distinct()
+        return set((await self._conn.execute(stmt)).scalars())
+
+    async def departments(self) -> set[str]:
+        department = sa.func.coalesce(people.c.department, "")
+        stmt = sa.select(department).where(people.c.active.is_(True)).distinct()
+        return set((await self._conn.execute(stmt)).scalars())
 
     async def active_people(self) -> list[Person]:
         """Two queries whatever the headcount (no id list: drivers cap bound parameters)."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from .. import ledger
+from ..allowance_plan import allowance_plan
 from ..clock import Clock
 from ..commands import RefreshAllowance, RefreshAllowances
 from ..errors import UnknownPerson
-from ..events import AllowanceOpened
-from ..ledger import AllowanceAccount, Opening, TransferKind, transfer
+from ..events import AllowanceOpened, AllowancesOpened
+from ..ledger import AllowanceAccount, TransferKind, transfer
 from ..people import Person
 from ..periods import Period, local_day, period_containing
-from ..policy import Allowance, OrgConfig, allowance_for, tier_bonuses, tier_for
+from ..policy import Allowance, OrgConfig, RuleScope, allowance_for, tier_bonuses, tier_for
 from ..ports import UnitOfWork
 from ..views import AllowanceState
 
@@ -113,24 +114,26 @@ async def refresh_allowance(
 
 
 async def refresh_allowances(cmd: RefreshAllowances, uow: UnitOfWork, *, clock: Clock) -> int:
-    """Open every active person's current period (in their own time zone) in a constant
-    number of statements; returns how many were opened now.
+    """Open every active person's current period (in their own time zone); returns how
+    many were opened now.
 
-    The same guard as a gift's lazy opening (`open_periods` moves only accounts still
-    behind) makes a second run, a concurrent gift or another replica grant nothing more.
+    The rule is compiled into a plan (a few rows whatever the headcount) that persistence
+    runs set-based; nobody is read into Python. The same guard as a gift's lazy opening
+    (only accounts still behind move) makes a second run, a concurrent gift or another
+    replica grant nothing more.
     """
     config, now = await uow.config.load(), clock.now()
-    people = await uow.people.active_people()
-    entitled_to = await entitlements(uow, people, config)
-    accounts = await uow.ledger.allowance_accounts()
-    due = []
-    for person in people:
-        entitled = entitled_to[person.id]
-        period = period_containing(local_day(now, person.tz), entitled.period)
-        account = accounts.get(person.id)
-        if account is not None and _is_behind(account, period.key):
-            due.append(Opening(person.id, period.key, entitled.amount))
-    opened = await uow.ledger.open_periods(due, rollover=config.policy.rollover, at=now)
-    for o in opened:
-        uow.emit(AllowanceOpened(person_id=o.person_id, period_key=o.period_key, amount=o.granted))
-    return len(opened)
+    departments = await uow.people.departments() if _has_department_rules(config) else set()
+    plan = allowance_plan(config, now, zones=await uow.people.time_zones(), departments=departments)
+    opened = await uow.ledger.open_due_periods(plan, at=now)
+    for group in opened:
+        uow.emit(
+            AllowancesOpened(
+                period_key=group.period_key, amount=group.granted, person_ids=group.person_ids
+            )
+        )
+    return sum(len(group.person_ids) for group in opened)
+
+
+def _has_department_rules(config: OrgConfig) -> bool:
+    return any(rule.scope is RuleScope.DEPARTMENT for rule in config.rules)
