@@ -84,6 +84,13 @@ class Store:
     path: str = ""  # the SQLite file
     schema: str = ""  # the PostgreSQL schema (search_path)
 
+    def twin(self) -> AsyncEngine:
+        """Another engine on the same database (the caller disposes of it)."""
+        if self.kind == "sqlite":
+            return create_engine(self.url)
+        args = {"server_settings": {"search_path": self.schema}}
+        return create_engine(self.url, connect_args=args)
+
     async def raw_pg(self) -> asyncpg.Connection:
         conn: asyncpg.Connection = await asyncpg.connect(
             asyncpg_dsn(self.url), server_settings={"search_path": self.schema}

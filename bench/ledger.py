@@ -24,6 +24,7 @@ import asyncpg
 import sqlalchemy as sa
 from rich.progress import Progress, TaskID
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import recognitions, transfers
 from adapters.persistence.uow import SqlUnitOfWorkFactory
@@ -172,9 +173,19 @@ async def setup(store: Store, progress: Progress) -> World:
         await bus.handle(gift(giver, receiver, f"warm-{c}"))
     task = progress.add_task(f"capturing GiveKudos on {store.kind}", total=CLIENTS)
     captures = []
-    for c, (giver, receiver) in enumerate(pairs):
-        captures.append(await capture(store, bus, giver, receiver, f"cap{c}-{MARK}"))
-        progress.advance(task)
+    # Captured through an engine of its own: once an engine has had a listener, SQLAlchemy
+    # keeps dispatching its (empty) events, which the timed engine must not pay for.
+    watched = store.twin()
+    try:
+        watched_bus = MessageBus(
+            uow_factory=SqlUnitOfWorkFactory(watched), handlers=default_handlers(SystemClock())
+        )
+        for c, (giver, receiver) in enumerate(pairs):
+            captured = await capture(store, watched, watched_bus, giver, receiver, f"cap{c}-{MARK}")
+            captures.append(captured)
+            progress.advance(task)
+    finally:
+        await watched.dispose()
     return World(store, bus, pairs, captures)
 
 
@@ -208,8 +219,10 @@ async def _distinct_ids(store: Store, person: int) -> None:
         )
 
 
-async def capture(store: Store, bus: MessageBus, giver: int, receiver: int, key: str) -> Capture:
-    """The statements of one GiveKudos, as the driver received them."""
+async def capture(
+    store: Store, engine: AsyncEngine, bus: MessageBus, giver: int, receiver: int, key: str
+) -> Capture:
+    """The statements of one GiveKudos through `bus` (on `engine`), as the driver got them."""
     captured = Capture()
 
     def listen(
@@ -218,11 +231,11 @@ async def capture(store: Store, bus: MessageBus, giver: int, receiver: int, key:
         params = list(parameters) if many else tuple(parameters or ())
         captured.statements.append(Statement(statement, params, many, _returns(statement)))
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", listen)
+    event.listen(engine.sync_engine, "before_cursor_execute", listen)
     try:
         result = await bus.handle(gift(giver, receiver, key))
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", listen)
+        event.remove(engine.sync_engine, "before_cursor_execute", listen)
     captured.recognition_id = result.recognition.id
     async with store.engine.connect() as conn:
         found = await conn.execute(

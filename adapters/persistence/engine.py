@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from . import pg_driver, sqlite_driver
+
 DEFAULT_URL = "sqlite+aiosqlite:///./laurel.db"
 READONLY = "laurel_readonly"  # execution option: a SQLite transaction that takes no write lock
 
@@ -26,8 +28,12 @@ def create_engine(url: str = DEFAULT_URL, **options: Any) -> AsyncEngine:
     # Waiting for a connection is how a burst queues: give up only after minutes, not the
     # default 30 s, so a command that was acknowledged is not lost to a busy pool.
     options.setdefault("pool_timeout", 300)
+    asyncpg = make_url(url).get_driver_name() == "asyncpg"
+    if asyncpg:
+        options.setdefault("module", pg_driver.dbapi())  # drops NUL from strings sent
     engine = create_async_engine(url, **options)
-    event.listen(engine.sync_engine, "before_cursor_execute", _drop_nul, retval=True)
+    if not asyncpg:
+        event.listen(engine.sync_engine, "before_cursor_execute", _drop_nul, retval=True)
     if ping:
         event.listen(engine.sync_engine.pool, "checkout", _ping)
     return engine
@@ -58,29 +64,24 @@ def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 def _drop_nul(
     _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
 ) -> tuple[str, Any]:
-    """PostgreSQL text cannot hold the NUL character (SQLite can): one typed into a reason, a
-    name or a SCIM field failed the whole statement with "invalid byte sequence", so people
-    got an apology instead of an answer. It is dropped from every string sent, here where
-    they all pass."""
+    """pg_driver's NUL rule, for a PostgreSQL driver other than asyncpg."""
     if many:
-        return statement, [_without_nul(row) for row in parameters]
-    return statement, _without_nul(parameters)
-
-
-def _without_nul(row: Any) -> Any:
-    if isinstance(row, tuple | list):
-        if any(isinstance(v, str) and "\x00" in v for v in row):
-            return type(row)(v.replace("\x00", "") if isinstance(v, str) else v for v in row)
-    elif isinstance(row, dict) and any(isinstance(v, str) and "\x00" in v for v in row.values()):
-        return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in row.items()}
-    return row
+        return statement, pg_driver.many_without_nul(parameters)
+    return statement, pg_driver.without_nul(parameters)
 
 
 def _sqlite_engine(url: str, **options: Any) -> AsyncEngine:
     # The busy timeout lets writers queue behind BEGIN IMMEDIATE instead of failing.
     options.setdefault("connect_args", {"timeout": 30})
     options.setdefault("pool_timeout", 300)  # as for PostgreSQL: a busy pool is a queue
+    if make_url(url).get_driver_name() == "aiosqlite":
+        options.setdefault("module", sqlite_driver.dbapi())  # one thread hop per statement
+    # Resetting a returned connection is a ROLLBACK, a hop to aiosqlite's thread, after
+    # every unit of work, though nearly all have committed or rolled back already: _reset
+    # rolls back only a connection still in a transaction.
+    options.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "reset", _reset)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -103,3 +104,18 @@ def _sqlite_engine(url: str, **options: Any) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+    """The pool's reset of a returned SQLite connection (pool_reset_on_return=None): what
+    the default does, a ROLLBACK, but only while a transaction is open, which sqlite3
+    knows without a trip to the driver's thread (isolation_level None: only BEGIN opens
+    one). Nearly every connection comes back committed or rolled back already."""
+    if state.terminate_only or not state.asyncio_safe:  # as the default reset does
+        return
+    try:
+        open_transaction = dbapi_connection.driver_connection.in_transaction
+    except ValueError:  # aiosqlite: the connection is closed, so nothing is open
+        return
+    if open_transaction:
+        dbapi_connection.rollback()

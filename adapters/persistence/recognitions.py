@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,29 @@ _RECEIVERS = (
 )
 
 
+def _add(conn: sa.Connection, r: Recognition) -> int:
+    row = {
+        "key": r.key,
+        "giver_id": r.giver_id,
+        "amount": r.amount,
+        "reason": r.reason,
+        "value_slugs": list(r.values),
+        "source": r.source,
+        "context": dict(r.context),
+        "created_at": r.created_at,
+        "revoked_at": r.revoked_at,
+    }
+    new_id = int(conn.execute(_ADD, row).scalar_one())
+    conn.execute(
+        _ADD_RECEIVERS,
+        [
+            {"recognition_id": new_id, "person_id": person_id, "position": position}
+            for position, person_id in enumerate(r.receiver_ids)
+        ],
+    )
+    return new_id
+
+
 class SqlRecognitions:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -36,40 +60,9 @@ class SqlRecognitions:
         return found[0] if found else None
 
     async def add(self, recognition: Recognition) -> Recognition:
-        r = recognition
-        row = {
-            "key": r.key,
-            "giver_id": r.giver_id,
-            "amount": r.amount,
-            "reason": r.reason,
-            "value_slugs": list(r.values),
-            "source": r.source,
-            "context": dict(r.context),
-            "created_at": r.created_at,
-            "revoked_at": r.revoked_at,
-        }
-        result = await self._conn.execute(_ADD, row)
-        new_id = int(result.scalar_one())
-        await self._conn.execute(
-            _ADD_RECEIVERS,
-            [
-                {"recognition_id": new_id, "person_id": person_id, "position": position}
-                for position, person_id in enumerate(r.receiver_ids)
-            ],
-        )
-        return Recognition(
-            id=new_id,
-            key=r.key,
-            giver_id=r.giver_id,
-            receiver_ids=r.receiver_ids,
-            amount=r.amount,
-            reason=r.reason,
-            values=r.values,
-            source=r.source,
-            created_at=r.created_at,
-            context=r.context,
-            revoked_at=r.revoked_at,
-        )
+        # Both inserts in one call into the synchronous core (see SqlLedger.post).
+        new_id = await self._conn.run_sync(_add, recognition)
+        return replace(recognition, id=new_id)
 
     async def mark_revoked(self, recognition_id: int, *, at: Any) -> bool:
         stmt = (

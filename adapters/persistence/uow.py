@@ -104,7 +104,8 @@ class SqlUnitOfWork(UnitOfWork):
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                await conn.rollback()
+                if conn.in_transaction():  # after a commit there is nothing to undo
+                    await conn.rollback()
             finally:
                 await conn.close()
 
