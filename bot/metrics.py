@@ -44,7 +44,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REDEMPTION_STATES = ("requested", "approved", "declined", "cancelled", "expired")
 PLATFORMS = ("slack", "teams")
-FAILURE_REASONS = ("error", "unreachable")
+FAILURE_REASONS = ("error", "unreachable", "gave_up")
 RUN_OUTCOMES = ("ok", "failed", "skipped")
 # What generate_latest writes: the text format every Prometheus reads (newer clients name
 # a 1.0.0 version in their default header, which Prometheus 2 does not know).
@@ -79,7 +79,8 @@ class Metrics:
             "laurel_notifications_failed",
             "Messages to a person or channel that were not delivered when due "
             "(reason: error = the platform refused or stayed unreachable after retries; "
-            "unreachable = no account on the platform yet; in Teams it waits in the outbox)",
+            "unreachable = no account on the platform yet; in Teams it waits in the outbox; "
+            "gave_up = an error retried from the outbox for a day, then dropped)",
             ["platform", "reason"],
             registry=self.registry,
         )

@@ -380,18 +380,26 @@ teams_users = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
-# Messages that could not be delivered yet (nobody to reach them on that platform),
-# delivered in order on the person's first contact.
+# Messages that could not be delivered yet, kept until they can be (adapters/persistence/
+# outbox.py). To a person (person_id) or to a channel (target, person_id NULL). A row with
+# due_at is retried then, with backoff, by every replica's redelivery loop; without it, it
+# waits for the person's next contact (Teams) or was given up (gave_up_at). delivered_at
+# is set when a replica claims the row, before it sends.
 outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("platform", sa.String(16), nullable=False),
-    sa.Column("person_id", Id, sa.ForeignKey("people.id"), nullable=False),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id")),
+    sa.Column("target", sa.JSON),  # the channel's address on the platform
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("delivered_at", UtcDateTime),
+    sa.Column("due_at", UtcDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("gave_up_at", UtcDateTime),
     sa.Index("ix_outbox_pending", "platform", "person_id", "delivered_at"),
+    sa.Index("ix_outbox_due", "platform", "due_at"),
 )
 
 

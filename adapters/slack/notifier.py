@@ -2,14 +2,18 @@
 
 Delivery runs in background tasks so that a command's answer (and Slack's 3-second ack)
 never waits on other people's messages. The Web API client retries 429 and 5xx; what
-still fails is logged with the person and the reason.
+still fails is logged with the person and the reason, and, when the failure may pass (an
+outage, not `channel_not_found`), kept in the outbox and tried again later (`redeliver`).
+Gift-card codes and shipping addresses are never kept there: the outbox is plain text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.chat.background import Background
 from adapters.chat.cards import (
@@ -29,9 +33,10 @@ from adapters.chat.cards import (
 )
 from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
-from adapters.chat.undelivered import ERROR, UNREACHABLE, Undelivered, ignore
+from adapters.chat.undelivered import ERROR, GAVE_UP, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
+from adapters.persistence.outbox import Outbox, Pending, Verdict
 from core.events import (
     AllowanceReminder,
     Celebrated,
@@ -57,6 +62,13 @@ from .directory import PLATFORM
 
 Actions = Callable[[Renderer], Block]  # buttons under a DM
 DELIVERIES = 16  # at once; Slack's rate limits are per workspace, and reads share the pool
+FAILURES = (TimeoutError, SlackApiError, OSError)
+# Web API errors that may pass on their own; any other one (channel_not_found,
+# not_in_channel, user_not_found, is_archived, invalid_auth …) will fail every time.
+PASSING = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+Message = dict[str, Any]  # chat.postMessage's text and blocks
 
 
 class SlackNotifier:
@@ -80,11 +92,13 @@ class SlackNotifier:
         routing: Routing,
         vault: GiftCardVault | None = None,
         undelivered: Undelivered = ignore,
+        outbox: Outbox | None = None,
     ) -> None:
         self._ctx = ctx
         self._routing = routing
         self._vault = vault
         self._undelivered = undelivered  # told of every message that is not delivered
+        self.outbox = outbox  # where failed messages wait for their retry (none: lost)
         self._background = Background(limit=DELIVERIES)
         self._dm_channels: dict[tuple[str, str], str] = {}
 
@@ -144,9 +158,15 @@ class SlackNotifier:
             return None
 
     async def _tell(
-        self, person_id: int, card: Callable[[Person], Card], actions: Actions | None = None
+        self,
+        person_id: int,
+        card: Callable[[Person], Card],
+        actions: Actions | None = None,
+        *,
+        queue: bool = True,
     ) -> bool:
-        """A DM to one person, if Slack is where they hear from laurel; True once sent."""
+        """A DM to one person, if Slack is where they hear from laurel; True once sent.
+        `queue=False`: a secret, never kept in the outbox for a retry."""
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
             known = await uow.people.identities(person_id, PLATFORM)
@@ -154,7 +174,7 @@ class SlackNotifier:
         if person is None or not self._routing.delivers(PLATFORM, used):
             return False
         found = await self._slack_id(person, known)
-        return await self._dm(person, found, card(person), actions)
+        return await self._dm(person, found, card(person), actions, queue=queue)
 
     async def _tell_role(self, role: Role, card: Card) -> None:
         async with self._ctx.uow(readonly=True) as uow:
@@ -186,10 +206,12 @@ class SlackNotifier:
         if r.approver_id is not None:
             await self._tell(r.person_id, lambda _: redemption_outcome_card(r, name))
         for task in await fulfilments(self._ctx.uow, self._vault, r, item) if item else []:
-            await self._tell(task.person_id, always(task.card))
+            await self._tell(task.person_id, always(task.card), queue=not task.private)
         if r.status is RedemptionStatus.APPROVED and self._vault is not None:
             codes = await self._vault.open_issued(r.key)
-            if codes and await self._tell(r.person_id, lambda _: codes_card(name, codes)):
+            # Undelivered, the codes stay sealed in their table (never in the outbox).
+            card: Callable[[Person], Card] = lambda _: codes_card(name, codes)  # noqa: E731
+            if codes and await self._tell(r.person_id, card, queue=False):
                 await self._vault.delivered(r.key)
 
     async def _tier(self, event: TierReached) -> None:
@@ -223,15 +245,13 @@ class SlackNotifier:
 
     async def _post(self, channel: str, card: Card) -> None:
         render = self._ctx.renderer(None)
+        body = {"text": blocks.card_text(card, render), "blocks": blocks.card_blocks(card, render)}
+        target = {"team": "", "channel": channel}
         try:
-            client = await self._ctx.client("")
-            await client.chat_postMessage(
-                channel=channel,
-                blocks=blocks.card_blocks(card, render),
-                text=blocks.card_text(card, render),
-            )
-        except (TimeoutError, SlackApiError, OSError) as error:
-            log.error("post to %s failed: %s", channel, _reason(error))
+            await self._send(target, body)
+        except FAILURES as error:
+            queued = await self._keep(error, body, target=target)
+            log.error("post to %s failed (%s): %s", channel, queued, _reason(error))
             self._undelivered(ERROR)
 
     async def _dm(
@@ -240,27 +260,92 @@ class SlackNotifier:
         found: tuple[str, str] | None,
         card: Card,
         actions: Actions | None = None,
+        *,
+        queue: bool = True,
     ) -> bool:
         if found is None:
             log.info("no Slack account for person %s; DM not sent", person.id)
             self._undelivered(UNREACHABLE)
             return False
         render = self._ctx.renderer(person)
+        body = {
+            "text": blocks.card_text(card, render),
+            "blocks": blocks.card_blocks(card, render) + ([actions(render)] if actions else []),
+        }
         try:
-            client = await self._ctx.client(found[0])
-            channel = self._dm_channels.get(found)
-            if channel is None:  # opened once per person and process, then reused
-                opened = await client.conversations_open(users=found[1])
-                channel = self._dm_channels[found] = opened["channel"]["id"]
-            body = blocks.card_blocks(card, render) + ([actions(render)] if actions else [])
-            await client.chat_postMessage(
-                channel=channel, text=blocks.card_text(card, render), blocks=body
+            await self._send_dm(found, body)
+        except FAILURES as error:
+            queued = (
+                await self._keep(error, body, person_id=person.id)
+                if queue
+                else "a secret: not kept"
             )
-        except (TimeoutError, SlackApiError, OSError) as error:
-            log.error("DM to person %s failed: %s", person.id, _reason(error))
+            log.error("DM to person %s failed (%s): %s", person.id, queued, _reason(error))
             self._undelivered(ERROR)
             return False
         return True
+
+    async def _send_dm(self, found: tuple[str, str], body: Message) -> None:
+        channel = self._dm_channels.get(found)
+        if channel is None:  # opened once per person and process, then reused
+            client = await self._ctx.client(found[0])
+            opened = await client.conversations_open(users=found[1])
+            channel = self._dm_channels[found] = opened["channel"]["id"]
+        await self._send({"team": found[0], "channel": channel}, body)
+
+    async def _send(self, target: dict[str, str], body: Message) -> None:
+        client = await self._ctx.client(target["team"])
+        await client.chat_postMessage(channel=target["channel"], **body)
+
+    async def _keep(
+        self,
+        error: BaseException,
+        body: Message,
+        *,
+        person_id: int | None = None,
+        target: dict[str, str] | None = None,
+    ) -> str:
+        """Into the outbox for a later retry, if the failure may pass; says which."""
+        if self.outbox is None or not _may_pass(error):
+            return "dropped"
+        try:
+            await self.outbox.retry(body, person_id=person_id, target=target)
+        except (SQLAlchemyError, OSError) as failure:  # the database is down too
+            log.error("could not queue a failed Slack message: %r", failure)
+            return "dropped"
+        return "retried later"
+
+    async def redeliver(self) -> int:
+        """One pass over the outbox's due messages (each replica runs it periodically);
+        how many were given up on."""
+        if self.outbox is None:
+            return 0
+        given_up = await self.outbox.redeliver(self._resend)
+        for message in given_up:
+            who = f"person {message.person_id}" if message.person_id else message.target
+            log.error("gave up on Slack message %s to %s after retries", message.id, who)
+            self._undelivered(GAVE_UP)
+        return len(given_up)
+
+    async def _resend(self, message: Pending) -> Verdict:
+        try:
+            if message.target is not None:
+                await self._send(message.target, message.body)
+                return Verdict.SENT
+            found = await self._found(message.person_id or 0)
+            if found is None:
+                return Verdict.NEVER  # no Slack account (any more)
+            await self._send_dm(found, message.body)
+        except FAILURES as error:
+            log.warning("queued Slack message %s failed again: %s", message.id, _reason(error))
+            return Verdict.LATER if _may_pass(error) else Verdict.NEVER
+        return Verdict.SENT
+
+    async def _found(self, person_id: int) -> tuple[str, str] | None:
+        async with self._ctx.uow(readonly=True) as uow:
+            person = await uow.people.get(person_id)
+            known = await uow.people.identities(person_id, PLATFORM)
+        return await self._slack_id(person, known) if person else None
 
     async def _announce(
         self,
@@ -283,16 +368,29 @@ class SlackNotifier:
             [a for a in avatars if a],
             self._ctx.renderer(None),
         )
+        message = {"text": body[0]["text"]["text"], "blocks": body}
+        target = {"team": r.context.get("team", ""), "channel": channel}
         try:
-            client = await self._ctx.client(r.context.get("team", ""))
-            await client.chat_postMessage(
-                channel=channel, blocks=body, text=body[0]["text"]["text"]
-            )
-        except (TimeoutError, SlackApiError, OSError) as error:
+            await self._send(target, message)
+        except FAILURES as error:
+            queued = await self._keep(error, message, target=target)
             log.error(
-                "announcement of recognition %s in %s failed: %s", r.id, channel, _reason(error)
+                "announcement of recognition %s in %s failed (%s): %s",
+                r.id,
+                channel,
+                queued,
+                _reason(error),
             )
             self._undelivered(ERROR)
+
+
+def _may_pass(error: BaseException) -> bool:
+    """An outage (5xx, 429, a timeout, a dropped connection) may be over later; an error
+    Slack names about the channel, the user or laurel's token will not."""
+    if not isinstance(error, SlackApiError):
+        return True
+    status = getattr(error.response, "status_code", 200) or 200
+    return status == 429 or status >= 500 or error.response.get("error") in PASSING
 
 
 def _reason(error: BaseException) -> str:

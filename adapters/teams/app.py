@@ -72,6 +72,7 @@ class TeamsAdapter:
         vault: GiftCardVault | None = None,
         admin: ChatAdmin | None = None,
         undelivered: Undelivered = ignore,
+        outbox: Outbox | None = None,
     ) -> None:
         self.credentials = credentials
         self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_config(credentials)))
@@ -81,7 +82,7 @@ class TeamsAdapter:
             sender=Sender(self.adapter, credentials.app_id),
             uow=uow,
             members=members,
-            outbox=Outbox(engine, PLATFORM),
+            outbox=outbox or Outbox(engine, PLATFORM),
             default_language=default_language,
             routing=routing or Routing(),
             vault=vault,

@@ -3,7 +3,10 @@
 A person is reached in their personal chat with laurel: the one Teams told us about, or a
 new one opened through the connector. When Teams refuses (the app is not installed for
 them yet) or is unreachable after retries, the message waits in the outbox and is
-delivered on their first contact. Nothing is dropped.
+delivered on their first contact; after an outage (429, 5xx, no connection) it is also
+tried again on a schedule (`redeliver`). A channel announcement that fails during an
+outage is tried again the same way. Gift-card codes and shipping addresses never wait in
+the outbox (it is plain text).
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from adapters.chat.cards import (
 )
 from adapters.chat.fulfilment import fulfilments
 from adapters.chat.routing import Routing, platforms_used
-from adapters.chat.undelivered import ERROR, UNREACHABLE, Undelivered, ignore
+from adapters.chat.undelivered import ERROR, GAVE_UP, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
-from adapters.persistence.outbox import Outbox
+from adapters.persistence.outbox import Outbox, Pending, Verdict
 from core.events import (
     AllowanceReminder,
     Celebrated,
@@ -53,7 +56,7 @@ from core.recognition import Recognition
 from core.rewards import Redemption, RedemptionStatus
 
 from . import cards
-from .delivery import Json, Sender
+from .delivery import Json, Sender, transient
 from .directory import PLATFORM, log
 from .members import MemberStore, TeamsMember
 
@@ -157,16 +160,30 @@ class TeamsNotifier:
             [people[i].display_name for i in r.receiver_ids],
             render,
         )
+        body = cards.message(card, headline)
+        target = {
+            "service_url": where["service_url"],
+            "conversation": where["conversation"],
+            "reply_to": where.get("activity"),
+        }
         try:
-            await self._sender.send(
-                where["service_url"],
-                where["conversation"],
-                cards.message(card, headline),
-                reply_to=where.get("activity"),
-            )
+            await self._send(target, body)
         except FAILURES as error:
-            log.error("announcement of recognition %s failed: %s", r.id, error)
+            retried = transient(error)
+            if retried:  # an outage: tried again later; a refusal (the bot left) is final
+                await self._outbox.retry(body, target=target)
+            log.error(
+                "announcement of recognition %s failed (retried later: %s): %s",
+                r.id,
+                retried,
+                error,
+            )
             self._undelivered(ERROR)
+
+    async def _send(self, target: Json, body: Json) -> None:
+        await self._sender.send(
+            target["service_url"], target["conversation"], body, reply_to=target.get("reply_to")
+        )
 
     async def _tier(self, event: TierReached) -> None:
         message = text(MsgId.TIER_REACHED, tier=event.tier, badge=event.badge)
@@ -238,19 +255,24 @@ class TeamsNotifier:
     async def tell(self, person: Person, body: Json, *, queue: bool = True) -> bool:
         """Deliver to the person's personal chat (True), or queue it for their first
         contact (False; with `queue=False` it is only logged)."""
-        member = await self._members.of_person(person.id)
         try:
-            if member is None:
-                raise LookupError("no Teams account seen yet")
-            conversation = member.conversation_id or await self._open(member)
-            await self._sender.send(member.service_url, conversation, body)
+            await self._to_person(person.id, body)
         except (*FAILURES, LookupError) as error:
             log.info("message to person %s not delivered (queued: %s): %s", person.id, queue, error)
             self._undelivered(_reason(error))
-            if queue:
+            if queue and transient(error):  # an outage: tried again later, and on contact
+                await self._outbox.retry(body, person_id=person.id)
+            elif queue:
                 await self._outbox.put(person.id, body)
             return False
         return True
+
+    async def _to_person(self, person_id: int, body: Json) -> None:
+        member = await self._members.of_person(person_id)
+        if member is None:
+            raise LookupError("no Teams account seen yet")
+        conversation = member.conversation_id or await self._open(member)
+        await self._sender.send(member.service_url, conversation, body)
 
     async def _open(self, member: TeamsMember) -> str:
         async with self._personal.setdefault(member.person_id, asyncio.Lock()):
@@ -278,6 +300,29 @@ class TeamsNotifier:
                 log.warning("queued message %s still undeliverable: %s", message.id, error)
                 await self._outbox.release(message.id)
                 return
+
+    async def redeliver(self) -> int:
+        """One pass over the outbox's due messages (each replica runs it periodically);
+        how many were given up on. A person's message tried for a day goes on waiting for
+        their next contact; a channel's is dropped."""
+        given_up = await self._outbox.redeliver(self._resend, contact=True)
+        for message in given_up:
+            log.error("gave up on Teams message %s to %s after retries", message.id, message.target)
+            self._undelivered(GAVE_UP)
+        return len(given_up)
+
+    async def _resend(self, message: Pending) -> Verdict:
+        try:
+            if message.target is not None:
+                await self._send(message.target, message.body)
+            else:
+                await self._to_person(message.person_id or 0, message.body)
+        except (*FAILURES, LookupError) as error:
+            log.warning("queued Teams message %s failed again: %s", message.id, error)
+            if transient(error):
+                return Verdict.LATER
+            return Verdict.WAIT if message.target is None else Verdict.NEVER
+        return Verdict.SENT
 
 
 def _reason(error: BaseException) -> str:
