@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,11 +42,19 @@ from .audit import snapshot
 from .conftest import PG_URL
 from .slack_fake import FakeSlackApi
 from .slack_harness import SECRET, SlackWorld, slack_world
-from .slack_requests import event, message_event, slash_command
+from .slack_requests import (
+    app_mention_event,
+    event,
+    message_event,
+    sign,
+    signed,
+    slash_command,
+)
 from .torture_serve import Kudos, Serve, pg_database, send, server_logs, start
 
 PEOPLE = 24
 UNKEPT = re.compile(r"/kudos slack:command:(\S+) acknowledged before it was kept")
+UNKEPT_EVENT = re.compile(r"Slack event (\S+) acknowledged before it was kept")
 
 
 @asynccontextmanager
@@ -220,6 +230,65 @@ async def test_three_kills_in_longer_load_runs(kind: str, tmp_path: Path) -> Non
     await crash_run(kind, tmp_path, rounds=3, per_round=300)
 
 
+@dataclass
+class DirectMessage(Kudos):
+    """A gift DM'd to the app: `trigger` is its client_msg_id (the gift's key) and, with
+    "Ev", its event_id. Bolt acknowledges an event before any listener runs."""
+
+    def request(self, response_url: str) -> tuple[str, dict[str, str]]:
+        dm = message_event(
+            f"kudos <@{self.receiver}> +1 thanks for holding the fort ({self.trigger})",
+            user_id=self.giver,
+            channel_id=f"D{self.giver}",
+            channel_type="im",
+        )
+        dm["client_msg_id"] = self.trigger
+        request = signed(event(dm, event_id=f"Ev{self.trigger}"), SECRET)
+        return request.body, request.headers
+
+
+def dm_key(dm: Kudos) -> str:
+    return f"slack:event:{dm.trigger}"
+
+
+async def test_kill_9_between_the_acks_and_the_gifts_of_dms_loses_none(tmp_path: Path) -> None:
+    """As for /kudos, with gifts sent as DMs: kill -9 while acknowledged DMs wait for
+    their gift; the next start gives every one of them, once."""
+    async with FakeSlackApi() as api, database("sqlite", tmp_path) as url:
+        for i in range(1, PEOPLE + 1):
+            api.add_user(f"U{i}", email=f"u{i}@example.com", real_name=f"Person {i}")
+        env = {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api.url,
+        }
+        server = await start(tmp_path, "serve-0", env)
+        try:
+            work: list[Kudos] = [
+                DirectMessage(k.trigger, k.giver, k.receiver) for k in gifts(60, prefix="D")
+            ]
+            await load(server, api, work, clients=16, kill_after=20)
+            at_kill = await recorded(url)
+            server = await start(tmp_path, "serve-1", env)
+            unkept = set(UNKEPT_EVENT.findall(server_logs(tmp_path)))
+            acked = [k for k in work if k.status == 200 and f"Ev{k.trigger}" not in unkept]
+            waiting = [k for k in acked if dm_key(k) not in at_kill]
+            assert waiting, "the kill should fall between some acks and their gifts"
+            found = await settle(api, url, lambda found: all(dm_key(k) in found for k in acked))
+            lost = [k.trigger for k in acked if dm_key(k) not in found]
+            assert not lost, f"{len(lost)} of {len(acked)} acknowledged DMs were lost: {lost}"
+            assert set(found) <= {dm_key(k) for k in work}
+            assert set(found.values()) == {1}
+            assert await check_ledger(url) == len(found)  # each gift counted once
+            print(
+                f"{len(acked)} DMs acknowledged and kept, {len(waiting)} of them given only",
+                f"after the restart; {len(unkept)} acknowledged unkept",
+            )
+        finally:
+            assert await server.stop() == 0, server.output()
+
+
 # -- the inbox that makes it so, in-process -----------------------------------------------
 
 
@@ -307,3 +376,80 @@ async def test_slack_sending_a_dm_gift_again_counts_it_once(world: SlackWorld) -
         found = list(await conn.execute(sa.select(recognitions.c.key, recognitions.c.amount)))
     assert [amount for _, amount in found] == [3]
     await check_ledger_of(world)
+
+
+# -- DMs and @mentions: bolt acknowledges them before any listener runs --------------------
+
+
+def gift_event(kind: str, event_id: str) -> tuple[str, str]:
+    if kind == "dm":
+        dm = message_event("kudos <@U2> +3 for the night shift", channel_type="im", channel_id="D1")
+        return event(dm, event_id=event_id)
+    return event(app_mention_event("<@UBOT> kudos <@U2> +3 for the night shift"), event_id)
+
+
+def replies(world: SlackWorld, kind: str) -> list[str]:
+    """What the giver was answered: in the DM, or only for them under the @mention."""
+    method = "chat.postMessage" if kind == "dm" else "chat.postEphemeral"
+    return [str(c.args.get("text")) for c in world.api.calls_to(method)]
+
+
+@pytest.mark.parametrize("kind", ["dm", "mention"])
+async def test_an_event_gift_is_kept_before_its_ack_and_answered_at_the_next_start(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    async def killed(*_: object) -> None:  # the process dies right after bolt's ack
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(giving, "_answer_event", killed)
+    body = gift_event(kind, "EvKept")
+    response = await world.post(body)
+    assert response.status == 200
+    assert await kept_rows(world) == ["EvKept"]  # on disk when Slack had its ack
+    await world.settle()
+    assert await recorded_in(world) == []  # nothing given: the "process" died
+    monkeypatch.undo()
+
+    before = datetime.now(UTC) + timedelta(seconds=1)
+    assert await giving.recover(world.slack.ctx, before) == 1
+    await world.settle()
+    assert sum("You gave 3 points to Ben Weber." in r for r in replies(world, kind)) == 1
+    [(key, amount)] = await recorded_in(world)
+    assert key.startswith("slack:event:") and amount == 3
+    assert await kept_rows(world) == []
+    assert await giving.recover(world.slack.ctx, before) == 0  # answered once
+
+    # Answered, but the process died before forgetting it: answered again (not refused as
+    # a retry of itself), the gift replayed by its key, never given twice.
+    payload = giving.event_payload(json.loads(body[0]), "T1", "UBOT")
+    await world.slack.inbox.keep(giving.EVENTS, "EvKept", payload)
+    assert await giving.recover(world.slack.ctx, before + timedelta(seconds=1)) == 1
+    await world.settle()
+    assert sum("You gave 3 points to Ben Weber." in r for r in replies(world, kind)) == 2
+    assert await recorded_in(world) == [(key, 3)]
+    await check_ledger_of(world)
+
+
+async def test_an_answered_dm_leaves_nothing_in_the_inbox(world: SlackWorld) -> None:
+    assert (await world.post(gift_event("dm", "EvDone"))).status == 200
+    await world.api.wait_for("chat.postMessage")
+    await world.settle()
+    assert await kept_rows(world) == []
+    assert [amount for _, amount in await recorded_in(world)] == [3]
+
+
+async def test_an_unsigned_event_is_never_kept(world: SlackWorld) -> None:
+    body, content_type = gift_event("dm", "EvForged")
+    forged = await world.http.post(
+        "/slack/events",
+        data=body.encode(),
+        headers={"Content-Type": content_type, **sign(body, "not-the-secret")},
+    )
+    assert forged.status == 401
+    assert await kept_rows(world) == []
+
+
+async def recorded_in(world: SlackWorld) -> list[tuple[str, int]]:
+    async with world.app.engine.connect() as conn:
+        found = await conn.execute(sa.select(recognitions.c.key, recognitions.c.amount))
+        return [(str(k), int(a)) for k, a in found]

@@ -33,6 +33,7 @@ from adapters.chat.routing import Routing
 from adapters.chat.undelivered import Undelivered, ignore
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
+from adapters.persistence.outbox import Outbox
 from core.bus import MessageBus
 from core.messages import MsgId, text
 from core.ports import UnitOfWorkFactory
@@ -97,6 +98,7 @@ class SlackAdapter:
         vault: GiftCardVault | None = None,
         admin: ChatAdmin | None = None,
         undelivered: Undelivered = ignore,
+        outbox: Outbox | None = None,
     ) -> None:
         clients = SlackClients(
             base_url=api_url, token=token, installations=oauth.installations if oauth else None
@@ -112,6 +114,7 @@ class SlackAdapter:
             inbox=inbox,
         )
         self.inbox = inbox
+        self.workers = giving.workers()  # gifts worked on at once, after their acks
         self.verifier = SignatureVerifier(signing_secret)
         settings = None
         if oauth is not None:
@@ -130,7 +133,7 @@ class SlackAdapter:
             oauth_settings=settings,
             raise_error_for_unhandled_request=False,
         )
-        self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault, undelivered)
+        self.notifier = SlackNotifier(self.ctx, routing or Routing(), vault, undelivered, outbox)
         self.admin = SlackAdmin(self.ctx, admin) if admin is not None else None
         for kind in self.notifier.EVENTS:
             bus.subscribe(kind, self.notifier)
@@ -141,7 +144,19 @@ class SlackAdapter:
 
         @app.command("/kudos")
         async def kudos(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-            await giving.kudos_command(ack, body, respond, ctx)
+            await giving.kudos_command(ack, body, respond, ctx, self.workers)
+
+        @app.middleware
+        async def keep_gifts(
+            body: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Awaitable[Any]]
+        ) -> Any:
+            """Bolt acknowledges an event before any listener runs: a DM or @mention gift
+            is kept here, after the signature check (an earlier middleware) and before
+            that ack, so a crash right after the ack loses nothing."""
+            if self._is_gift(body) and body.get("event_id"):  # its key in the inbox
+                payload = giving.event_payload(body, _team(context), context.bot_user_id)
+                context[giving.KEEPING] = await giving.keep_event(ctx, payload)
+            return await next_()
 
         if self.admin is not None:
             admin = self.admin
@@ -187,18 +202,15 @@ class SlackAdapter:
             team = _team(context)
             if self.admin is not None and is_codes_message(event):
                 work = self._shared_codes(self.admin, event, body.get("event_id", ""), team)
-            else:
-                work = giving.direct_message(event, ctx, team)
-            sorry = _sorry(ctx, context, event) if event.get("channel_type") == "im" else None
-            await _guard("message", work, sorry)
+                await _guard("message", work, _sorry(ctx, context, event))
+            elif self._is_gift(body):
+                await self._gift(body, context)
+            # Anything else (a channel's messages, edits, bots) asks for no answer.
 
         @app.event("app_mention")
-        async def mentioned(event: dict[str, Any], context: AsyncBoltContext) -> None:
-            await _guard(
-                "app_mention",
-                giving.app_mention(event, ctx, _team(context), context.bot_user_id or ""),
-                _sorry(ctx, context, event),
-            )
+        async def mentioned(body: dict[str, Any], context: AsyncBoltContext) -> None:
+            if self._is_gift(body):
+                await self._gift(body, context)
 
         async def open_modal(name: str, body: dict[str, Any], **about_message: Any) -> None:
             modal = giving.open_modal(
@@ -258,6 +270,15 @@ class SlackAdapter:
         async def on_error(error: Exception, body: dict[str, Any]) -> None:
             log.error("unhandled Slack request %s", body.get("type"), exc_info=error)
 
+    def _is_gift(self, body: dict[str, Any]) -> bool:
+        """A DM or @mention for the chat grammar (a DM of gift-card codes is not one)."""
+        codes = self.admin is not None and is_codes_message(body.get("event") or {})
+        return giving.is_gift_event(body) and not codes
+
+    async def _gift(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        payload = giving.event_payload(body, _team(context), context.bot_user_id)
+        await giving.event_gift(self.ctx, payload, context.get(giving.KEEPING), self.workers)
+
     async def _shared_codes(
         self, admin: SlackAdmin, event: dict[str, Any], event_id: str, team: str
     ) -> None:
@@ -268,9 +289,9 @@ class SlackAdapter:
     RECOVERY_GRACE = 5.0  # seconds: what another replica is answering right now is left to it
 
     async def recovery(self, _: web.Application) -> AsyncIterator[None]:
-        """While the server runs: soon after the start, answer the /kudos commands that
-        were acknowledged but not answered before a crash (tried again while the database
-        is down)."""
+        """While the server runs: soon after the start, answer the /kudos commands, DMs
+        and @mentions that were acknowledged but not answered before a crash (tried again
+        while the database is down)."""
         started = datetime.now(UTC)
 
         async def recover() -> None:
@@ -278,10 +299,10 @@ class SlackAdapter:
             while True:
                 try:
                     if found := await giving.recover(self.ctx, started):
-                        log.warning("answered %d /kudos left from before the start", found)
+                        log.warning("answered %d gifts left from before the start", found)
                     return
                 except Exception as error:
-                    log.warning("/kudos from before the start not answered yet: %r", error)
+                    log.warning("gifts from before the start not answered yet: %r", error)
                     await asyncio.sleep(30)
 
         task = asyncio.create_task(recover())
@@ -296,6 +317,7 @@ class SlackAdapter:
         if self.admin is not None:
             await self.admin.drain()
         await self.ctx.clients.close()
+        await self.inbox.close()
 
     def socket_mode(self, app_token: str) -> Callable[[web.Application], AsyncIterator[None]]:
         """Socket Mode (SLACK_APP_TOKEN): Slack connects out over a websocket, no public URL."""
