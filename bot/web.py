@@ -1,4 +1,9 @@
-"""The one aiohttp server of `laurel serve`: Slack, Teams, health and metrics on one port."""
+"""The one aiohttp server of `laurel serve`: Slack, Teams, health and metrics on one port.
+
+The Bot Framework SDK (Teams) and the SCIM models are imported only when Teams or SCIM is
+configured: together they are about a fifth of the process's memory, and a Slack-only
+installation never uses them.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +11,40 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.api import app as api
 from adapters.chat.admin import ChatAdmin
 from adapters.chat.routing import PLATFORMS, Routing
-from adapters.chat.undelivered import Undelivered, ignore
+from adapters.chat.undelivered import Undelivered, ignore, redelivery
 from adapters.persistence.gift_cards import GiftCardVault
 from adapters.persistence.inbox import Inbox
-from adapters.scim import app as scim
+from adapters.persistence.outbox import Outbox, Retries
 from adapters.secrets import SecretBox
 from adapters.slack.app import OAuth, SlackAdapter
 from adapters.slack.installations import SqlInstallationStore, SqlOAuthStateStore
-from adapters.teams.app import Credentials, TeamsAdapter
 
 from .bootstrap import App
 from .metrics import Metrics, healthz
 
+if TYPE_CHECKING:  # imported by _teams, when Teams is configured
+    from adapters.teams.app import TeamsAdapter
+
 log = logging.getLogger("laurel.web")
 SLACK = web.AppKey("slack", SlackAdapter)
-TEAMS = web.AppKey("teams", TeamsAdapter)
+TEAMS: web.AppKey[TeamsAdapter] = web.AppKey("teams")
 METRICS = web.AppKey("metrics", Metrics)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _slack(
-    app: App, routing: Routing, vault: GiftCardVault | None, metrics: Metrics | None
+    app: App,
+    routing: Routing,
+    vault: GiftCardVault | None,
+    metrics: Metrics | None,
+    retries: Retries | None = None,
 ) -> SlackAdapter:
     settings = app.settings
     assert settings.slack_signing_secret
@@ -60,12 +72,19 @@ def _slack(
         vault=vault,
         admin=admin_of(app, vault),
         undelivered=_counted(metrics, "slack"),
+        outbox=Outbox(app.engine, "slack", retries),
     )
 
 
 def _teams(
-    app: App, routing: Routing, vault: GiftCardVault | None, metrics: Metrics | None
+    app: App,
+    routing: Routing,
+    vault: GiftCardVault | None,
+    metrics: Metrics | None,
+    retries: Retries | None = None,
 ) -> TeamsAdapter:
+    from adapters.teams.app import Credentials, TeamsAdapter  # botbuilder: only when on
+
     settings = app.settings
     if settings.teams_insecure_dev:
         log.warning(
@@ -88,7 +107,16 @@ def _teams(
         vault=vault,
         admin=admin_of(app, vault),
         undelivered=_counted(metrics, "teams"),
+        outbox=Outbox(app.engine, "teams", retries),
     )
+
+
+def _mount_scim(web_app: web.Application, app: App, token: str) -> None:
+    """/scim/v2, for the identity provider that holds LAUREL_SCIM_TOKEN."""
+    from adapters.scim import app as scim  # scim2-models and its filter grammar: only when on
+
+    scim_app = scim.build(bus=app.bus, uow=app.uow, engine=app.engine, token=token)
+    web_app.add_subapp(scim.ROOT, scim_app)
 
 
 def _counted(metrics: Metrics | None, platform: str) -> Undelivered:
@@ -117,14 +145,16 @@ class ChatAdapters:
     teams: TeamsAdapter | None
 
     @classmethod
-    def build(cls, app: App, metrics: Metrics | None = None) -> ChatAdapters:
+    def build(
+        cls, app: App, metrics: Metrics | None = None, retries: Retries | None = None
+    ) -> ChatAdapters:
         settings = app.settings
         on = {"slack": settings.slack_enabled, "teams": settings.teams_enabled}
         routing = Routing(tuple(p for p in PLATFORMS if on[p]))
         vault = vault_of(app)
         return cls(
-            slack=_slack(app, routing, vault, metrics) if on["slack"] else None,
-            teams=_teams(app, routing, vault, metrics) if on["teams"] else None,
+            slack=_slack(app, routing, vault, metrics, retries) if on["slack"] else None,
+            teams=_teams(app, routing, vault, metrics, retries) if on["teams"] else None,
         )
 
     async def close(self) -> None:
@@ -134,7 +164,9 @@ class ChatAdapters:
                 await adapter.close()
 
 
-def build(app: App, metrics: Metrics | None = None) -> web.Application:
+def build(
+    app: App, metrics: Metrics | None = None, *, retries: Retries | None = None
+) -> web.Application:
     """The server's routes. `metrics` is the process's (shared with its scheduler); without
     it the app gets its own, subscribed to the bus."""
     if metrics is None:
@@ -142,7 +174,7 @@ def build(app: App, metrics: Metrics | None = None) -> web.Application:
         metrics.subscribe(app.bus)
     web_app = web.Application(middlewares=[metrics.middleware])
     web_app[METRICS] = metrics
-    chats = ChatAdapters.build(app, metrics)
+    chats = ChatAdapters.build(app, metrics, retries)
     web_app.router.add_get("/healthz", healthz(app.engine))
     web_app.router.add_get("/metrics", metrics.route)
     settings = app.settings
@@ -159,11 +191,11 @@ def build(app: App, metrics: Metrics | None = None) -> web.Application:
         web_app.router.add_post("/api/messages", teams.handle)
         web_app[TEAMS] = teams
     web_app.on_cleanup.append(lambda _: chats.close())
+    # Every replica retries what an outage kept in the outbox (claimed: sent once).
+    passes = [a.notifier.redeliver for a in (chats.slack, chats.teams) if a is not None]
+    web_app.cleanup_ctx.append(redelivery(passes, (retries or Retries()).every))
     if settings.scim_token:
-        scim_app = scim.build(
-            bus=app.bus, uow=app.uow, engine=app.engine, token=settings.scim_token
-        )
-        web_app.add_subapp(scim.ROOT, scim_app)
+        _mount_scim(web_app, app, settings.scim_token)
     # Always on: it answers nothing without a token from `laurel api token create`.
     web_app.add_subapp(api.ROOT, api.build(uow=app.uow, clock=app.clock))
     return web_app

@@ -126,6 +126,21 @@ class UnknownPerson(DomainError):
         return {"mention": self.reference}
 
 
+class DirectoryUnavailable(DomainError):
+    """The chat platform's directory could not be asked who a person is (an outage, a rate
+    limit, a dropped connection): unlike `UnknownPerson` it says nothing about the person.
+    A domain error all the same, so every surface answers it as it answers a refusal."""
+
+    key = MsgId.ERROR_DIRECTORY_UNAVAILABLE
+
+    def __init__(self, platform: str) -> None:
+        super().__init__(platform)
+        self.platform = platform  # the product's name, as people know it: "Slack"
+
+    def params(self) -> dict[str, object]:
+        return {"platform": self.platform}
+
+
 class AlreadyRevoked(DomainError):
     key = MsgId.ERROR_ALREADY_REVOKED
 

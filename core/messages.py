@@ -266,6 +266,7 @@ class MsgId(StrEnum):
     ERROR_REDEMPTION_CLOSED = "error.redemption_closed"
     ERROR_INTERNAL = "error.internal"
     ERROR_BUSY = "error.busy"
+    ERROR_DIRECTORY_UNAVAILABLE = "error.directory_unavailable"
     # HR admin: previews, changes, audit, exports
     ADMIN_PREVIEW_TITLE = "admin.preview_title"
     ADMIN_PREVIEW_HINT = "admin.preview_hint"

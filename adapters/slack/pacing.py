@@ -23,7 +23,10 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-MAX_WAITS = 100  # Retry-After is at least a second: minutes of waiting, not a few seconds
+# Retry-After is at least a second: minutes of waiting, not a few seconds. Below 100:
+# slack_sdk makes at most 100 attempts, and if a handler still asks for another it raises
+# None (a TypeError) instead of Slack's answer; with 99 waits the last 429 is a SlackApiError.
+MAX_WAITS = 99
 
 
 class Pacing:
