@@ -57,7 +57,7 @@ from .commands import (
     UpsertDirectoryPerson,
 )
 from .decisions import Effects
-from .errors import TransientStoreError
+from .errors import StoreDisconnected, TransientStoreError
 from .events import Event
 from .handlers import (
     admin,
@@ -165,6 +165,14 @@ class MessageBus:
                 async with uow:
                     result = await handler(command, uow)
                     await uow.commit()
+            except StoreDisconnected:
+                # The commit may have landed: only a keyed command can find out by
+                # running again. The waits (0.1 + 0.3 + 0.9 s) ride out a backend that
+                # was killed or restarted, not an outage, which gets its apology.
+                if attempt >= min(self._retries, 3) or not _keyed(command):
+                    raise
+                await asyncio.sleep(0.1 * 3**attempt)
+                continue
             except TransientStoreError:
                 if attempt == self._retries:
                     raise
@@ -181,3 +189,8 @@ class MessageBus:
                     await subscriber(event)
                 except Exception:  # a failed notification must not undo a committed command
                     log.exception("subscriber %r failed on %s", subscriber, type(event).__name__)
+
+
+def _keyed(command: Command) -> bool:
+    """A command that carries its idempotency key replays, instead of repeating, its work."""
+    return getattr(command, "idempotency_key", None) is not None

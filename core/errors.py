@@ -375,6 +375,12 @@ class TransientStoreError(Exception):
     """A storage conflict that is safe to retry (deadlock, serialization failure)."""
 
 
+class StoreDisconnected(TransientStoreError):
+    """The connection to the database was lost during a unit of work, perhaps as it
+    committed: whether the work landed is unknown. Only a command that names its
+    idempotency key may be run again (it replays what landed); others fail."""
+
+
 class ResolvedHold(Exception):
     """A hold that was already posted or voided; it resolves at most once."""
 

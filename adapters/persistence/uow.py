@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.errors import TooLong, TransientStoreError
+from core.errors import StoreDisconnected, TooLong, TransientStoreError
 from core.ports import UnitOfWork
 
 from .admin_changes import SqlAdminChanges
@@ -96,6 +96,8 @@ class SqlUnitOfWork(UnitOfWork):
         try:
             await self._conn.commit()
         except DBAPIError as error:
+            if error.connection_invalidated:  # it may have committed all the same
+                raise StoreDisconnected(str(error.orig)) from error
             if is_transient(error):
                 raise TransientStoreError(str(error.orig)) from error
             raise
@@ -116,10 +118,16 @@ class SqlUnitOfWork(UnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         await self.rollback()
-        if exc is not None and is_transient(exc):
+        if exc is not None and (is_transient(exc) or _lost_during_work(exc)):
             raise TransientStoreError(str(exc)) from exc
         if exc is not None and is_too_long(exc):  # found by the admin-command fuzzer
             raise TooLong() from exc
+
+
+def _lost_during_work(error: BaseException) -> bool:
+    """The connection died before the commit was sent: nothing landed, so any command
+    may run again (a loss during the commit is `StoreDisconnected`, see commit)."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 class SqlUnitOfWorkFactory:
