@@ -228,6 +228,19 @@ async def platform_rows(world: Harness, ana: Person) -> None:
         await conn.execute(
             sa.insert(outbox).values(platform="teams", person_id=ana.id, body=body, created_at=now)
         )
+        # A channel announcement waiting out a Slack outage: it names her, but belongs to
+        # no one (person_id is empty).
+        shout = {"text": f"{ana.display_name} was recognised by Ben"}
+        await conn.execute(
+            sa.insert(outbox).values(
+                platform="slack",
+                body=shout,
+                target={"team": "T1", "channel": "C1"},
+                attempts=1,
+                due_at=now,
+                created_at=now,
+            )
+        )
         await conn.execute(
             sa.insert(scim_users).values(
                 person_id=ana.id,

@@ -37,6 +37,10 @@ class SqlPlatformRecords:
         for table in _OWNED:
             done = await self._conn.execute(sa.delete(table).where(table.c.person_id == person_id))
             gone += int(done.rowcount)
+        # Channel messages (announcements, celebrations, digests) kept through an outage
+        # belong to no one and may name anyone: rare and short-lived, they go too rather
+        # than be searched for her name (not counted: they are not her records).
+        await self._conn.execute(sa.delete(outbox).where(outbox.c.person_id.is_(None)))
         return gone
 
     async def scrub_ids(self, ids: frozenset[str], replacement: str) -> int:
