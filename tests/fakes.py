@@ -226,6 +226,13 @@ class FakePeople(_Repo):
             i for i, p in self.s.identities.items() if p == person_id and i.platform == platform
         ]
 
+    async def identities_of(self, person_ids: Sequence[int]) -> dict[int, list[Identity]]:
+        found: dict[int, list[Identity]] = {}
+        for identity, person_id in self.s.identities.items():
+            if person_id in person_ids:
+                found.setdefault(person_id, []).append(identity)
+        return found
+
     async def direct_report_count(self, manager_id: int) -> int:
         return sum(1 for p in self.s.people.values() if p.manager_id == manager_id and p.active)
 

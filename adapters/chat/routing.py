@@ -9,9 +9,10 @@ first write.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from core.people import Identity
 from core.ports import UnitOfWork
 
 PLATFORMS = ("slack", "teams")
@@ -33,4 +34,9 @@ class Routing:
 
 
 async def platforms_used(uow: UnitOfWork, person_id: int) -> set[str]:
-    return {p for p in PLATFORMS if await uow.people.identities(person_id, p)}
+    return platforms_in((await uow.people.identities_of([person_id])).get(person_id, ()))
+
+
+def platforms_in(identities: Iterable[Identity]) -> set[str]:
+    """Where someone with these identities uses laurel."""
+    return {i.platform for i in identities if i.platform in PLATFORMS}

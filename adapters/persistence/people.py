@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,6 +181,21 @@ class SqlPeople:
             .where(identities.c.platform == platform)
         )
         return [Identity(platform=platform, workspace=w, user_id=u) for w, u in rows]
+
+    async def identities_of(self, person_ids: Sequence[int]) -> dict[int, list[Identity]]:
+        rows = await self._conn.execute(
+            sa.select(
+                identities.c.person_id,
+                identities.c.platform,
+                identities.c.workspace,
+                identities.c.user_id,
+            ).where(identities.c.person_id.in_(list(person_ids)))
+        )
+        found: dict[int, list[Identity]] = {}
+        for person_id, platform, workspace, user_id in rows:
+            identity = Identity(platform=platform, workspace=workspace, user_id=user_id)
+            found.setdefault(person_id, []).append(identity)
+        return found
 
     async def direct_report_count(self, manager_id: int) -> int:
         stmt = (

@@ -32,7 +32,7 @@ from adapters.chat.cards import (
     reminder_card,
 )
 from adapters.chat.fulfilment import fulfilments
-from adapters.chat.routing import Routing, platforms_used
+from adapters.chat.routing import Routing, platforms_in
 from adapters.chat.undelivered import ERROR, GAVE_UP, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
@@ -134,8 +134,9 @@ class SlackNotifier:
         async with self._ctx.uow(readonly=True) as uow:  # one read for the whole delivery
             people = await uow.people.get_many(ids)
             chat = (await uow.config.load()).chat
-            known = {i: await uow.people.identities(i, PLATFORM) for i in ids}
-            used = {i: await platforms_used(uow, i) for i in r.receiver_ids}
+            found = await uow.people.identities_of(ids)  # every platform's, in one read
+        known = {i: [x for x in found.get(i, ()) if x.platform == PLATFORM] for i in ids}
+        used = {i: platforms_in(found.get(i, ())) for i in r.receiver_ids}
         slack_ids = {i: await self._slack_id(people[i], known[i]) for i in ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
@@ -169,8 +170,9 @@ class SlackNotifier:
         `queue=False`: a secret, never kept in the outbox for a retry."""
         async with self._ctx.uow(readonly=True) as uow:
             person = await uow.people.get(person_id)
-            known = await uow.people.identities(person_id, PLATFORM)
-            used = await platforms_used(uow, person_id)
+            mine = (await uow.people.identities_of([person_id])).get(person_id, [])
+        known = [x for x in mine if x.platform == PLATFORM]
+        used = platforms_in(mine)
         if person is None or not self._routing.delivers(PLATFORM, used):
             return False
         found = await self._slack_id(person, known)

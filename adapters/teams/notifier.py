@@ -32,7 +32,7 @@ from adapters.chat.cards import (
     reminder_card,
 )
 from adapters.chat.fulfilment import fulfilments
-from adapters.chat.routing import Routing, platforms_used
+from adapters.chat.routing import Routing, platforms_in, platforms_used
 from adapters.chat.undelivered import ERROR, GAVE_UP, UNREACHABLE, Undelivered, ignore
 from adapters.i18n import Renderer
 from adapters.persistence.gift_cards import GiftCardVault
@@ -138,7 +138,8 @@ class TeamsNotifier:
         ids = [r.giver_id, *r.receiver_ids]
         async with self._uow(readonly=True) as uow:
             people = await uow.people.get_many(ids)
-            used = {i: await platforms_used(uow, i) for i in r.receiver_ids}
+            found = await uow.people.identities_of(r.receiver_ids)
+        used = {i: platforms_in(found.get(i, ())) for i in r.receiver_ids}
         giver = people[r.giver_id]
         for person_id in r.receiver_ids:
             if not self._routing.delivers(PLATFORM, used[person_id], r.source):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import AsyncExitStack
 
 import click
@@ -35,6 +36,10 @@ async def _serve(settings: Settings, *, scheduler: bool) -> None:
     metrics.subscribe(app.bus)
     runner = web.AppRunner(web_app.build(app, metrics), handle_signals=True)
     await runner.setup()
+    # Everything built so far lives as long as the process: out of the collector's sight,
+    # full collections no longer walk it while requests wait (a p99 latency cost).
+    gc.collect()
+    gc.freeze()
     jobs = build_scheduler(app, metrics) if scheduler else None
     try:
         try:
