@@ -53,26 +53,25 @@ def _has_nul(values: Any) -> bool:
     return False
 
 
-class NulFreeCursor(AsyncAdapt_asyncpg_cursor):
+class _DropsNul:
+    """Both of the adapter's cursors, with every parameter set passed through the rule."""
+
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
-        super().execute(operation, without_nul(parameters))  # type: ignore[no-untyped-call]
+        super().execute(operation, without_nul(parameters))  # type: ignore[misc]
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         rows = many_without_nul(seq_of_parameters)
-        return super().executemany(operation, rows)  # type: ignore[no-untyped-call]
+        return super().executemany(operation, rows)  # type: ignore[misc]
 
 
-class NulFreeServerSideCursor(AsyncAdapt_asyncpg_ss_cursor):
+class NulFreeCursor(_DropsNul, AsyncAdapt_asyncpg_cursor):
     __slots__ = ()
 
-    def execute(self, operation: Any, parameters: Any = None) -> None:
-        super().execute(operation, without_nul(parameters))  # type: ignore[no-untyped-call]
 
-    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        rows = many_without_nul(seq_of_parameters)
-        return super().executemany(operation, rows)  # type: ignore[no-untyped-call]
+class NulFreeServerSideCursor(_DropsNul, AsyncAdapt_asyncpg_ss_cursor):
+    __slots__ = ()
 
 
 class NulFreeConnection(AsyncAdapt_asyncpg_connection):
