@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from adapters.chat.grammar import VERBS as GRAMMAR_VERBS
+
 # Each must be refused politely or stored and read back exactly as typed.
 INJECTIONS: tuple[str, ...] = (
     "'; DROP TABLE people; --",
@@ -39,19 +41,7 @@ def stored(value: str) -> str:
 # -- chat grammar lines -------------------------------------------------------------------
 
 VERBS = (
-    "kudos",
-    "balance",
-    "history",
-    "leaderboard",
-    "values",
-    "lang",
-    "help",
-    "settings",
-    "shop",
-    "redeem",
-    "redemptions",
-    "cancel",
-    "approvals",
+    *sorted(GRAMMAR_VERBS),  # every verb the grammar knows, new ones included
     "as",
     "quit",
     "exit",

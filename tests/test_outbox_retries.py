@@ -25,6 +25,7 @@ from bot.bootstrap import bootstrap
 from bot.settings import Settings
 from core.commands import SyncDirectory
 from core.directory import DirectoryRecord
+from core.people import Person
 
 from . import teams_activities as act
 from .conftest import migrated_engine
@@ -51,6 +52,17 @@ def outage(world: Stormy | SlackWorld, times: int) -> None:
     """chat.postMessage fails `times` times at once (the SDK does not retry an error Slack
     names), for a reason that may pass."""
     world.api.fail("chat.postMessage", status=200, error="internal_error", times=times)
+
+
+async def registered_ana(engine: AsyncEngine) -> Person:
+    """Ana, in the directory of a laurel on `engine`."""
+    app = await bootstrap(Settings(), engine=engine, migrate_db=False)
+    ana = DirectoryRecord(email="ana@example.com", display_name="Ana Lima")
+    await app.bus.handle(SyncDirectory(source="csv", records=(ana,)))
+    async with app.uow(readonly=True) as uow:
+        person = await uow.people.by_email(ana.email)
+    assert person is not None
+    return person
 
 
 async def rows(engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -126,12 +138,7 @@ async def test_two_replicas_racing_over_the_outbox_send_each_message_once(
 async def test_a_teams_dm_given_up_on_waits_for_the_next_contact(kind: str, tmp_path: Path) -> None:
     clock = Clock()
     async with migrated_engine(kind, tmp_path) as engine:
-        app = await bootstrap(Settings(), engine=engine, migrate_db=False)
-        ana = DirectoryRecord(email="ana@example.com", display_name="Ana Lima")
-        await app.bus.handle(SyncDirectory(source="csv", records=(ana,)))
-        async with app.uow(readonly=True) as uow:
-            person = await uow.people.by_email(ana.email)
-        assert person is not None
+        person = await registered_ana(engine)
         box = Outbox(engine, "teams", Retries(), now=clock)
         await box.retry({"text": "hi"}, person_id=person.id)
         clock.now += timedelta(days=2)
@@ -315,12 +322,7 @@ async def test_a_teams_dm_whose_send_failed_is_retried_without_waiting_for_conta
 @KINDS
 async def test_migration_0019_keeps_waiting_messages_both_ways(kind: str, tmp_path: Path) -> None:
     async with migrated_engine(kind, tmp_path) as engine:
-        app = await bootstrap(Settings(), engine=engine, migrate_db=False)
-        ana = DirectoryRecord(email="ana@example.com", display_name="Ana Lima")
-        await app.bus.handle(SyncDirectory(source="csv", records=(ana,)))
-        async with app.uow(readonly=True) as uow:
-            person = await uow.people.by_email(ana.email)
-        assert person is not None
+        person = await registered_ana(engine)
         await migrate.downgrade(engine, "0018")
         waiting = {"platform": "teams", "person_id": person.id, "created_at": NOW}
         async with engine.begin() as conn:  # the 0018 shape: no due time, no target
