@@ -47,7 +47,8 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def pg_schema_engine(**options: object) -> tuple[AsyncEngine, str]:
+async def new_pg_schema() -> str:
+    """A fresh, empty schema on PG_URL's database (drop_pg_schema removes it)."""
     assert PG_URL
     schema = f"laurel_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(_dsn(PG_URL))
@@ -55,6 +56,12 @@ async def pg_schema_engine(**options: object) -> tuple[AsyncEngine, str]:
         await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await conn.close()
+    return schema
+
+
+async def pg_schema_engine(**options: object) -> tuple[AsyncEngine, str]:
+    assert PG_URL
+    schema = await new_pg_schema()
     engine = create_engine(
         PG_URL, connect_args={"server_settings": {"search_path": schema}}, **options
     )

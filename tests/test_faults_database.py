@@ -14,7 +14,6 @@ apology), the ledger balances, and every recognition has its transfer.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from bot.settings import Settings
 
 from . import teams_activities as act
 from .audit import snapshot
-from .conftest import PG_URL, drop_pg_schema
+from .conftest import PG_URL, drop_pg_schema, new_pg_schema
 from .slack_fake import FakeSlackApi
 from .slack_harness import SECRET
 from .slack_requests import event, message_event, signed, slash_command
@@ -87,23 +86,11 @@ class World:
         await self.slack.notifier.drain()
 
 
-async def _schema() -> str:
-    assert PG_URL
-    schema = f"laurel_test_{uuid.uuid4().hex[:12]}"
-    dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
-    return schema
-
-
 @asynccontextmanager
 async def outage_world() -> AsyncIterator[World]:
     assert PG_URL
     url = make_url(PG_URL)
-    schema = await _schema()
+    schema = await new_pg_schema()
     application = f"laurel-{schema}"
     async with (
         Proxy(url.host or "127.0.0.1", url.port or 5432) as proxy,
